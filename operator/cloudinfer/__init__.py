@@ -1,0 +1,3 @@
+"""cloudinfer: a Kubernetes operator for cloud-hosted model inference services."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from cloudinfer.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Building blocks shared by every kind: the model base, references, conditions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# RFC 1123 subdomain, what Kubernetes accepts as the name of a Secret.
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+class ApiModel(BaseModel):
+    """Base of every spec/status model: camelCase on the wire, attribute docstrings as
+    descriptions (they become `kubectl explain` text), unknown fields rejected when parsing."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+        extra="forbid",
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def defaulted(model: type[M]) -> Any:
+    """A field that defaults to `model()`, with the same default in the CRD so the API server
+    fills it in (as the fully defaulted object: CEL rules see every key)."""
+    return Field(default_factory=model,
+                 json_schema_extra={"default": model().model_dump(by_alias=True, mode="json")})
+
+
+class SecretReference(ApiModel):
+    """A reference to a Secret by name."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
+    """Name of the Secret."""
+
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+class Condition(ApiModel):
+    """The state of one aspect of the resource (the metav1.Condition shape)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = Field(min_length=1, max_length=316)
+    """Kind of condition: `Ready` (usable) or `Synced` (the last reconcile succeeded)."""
+    status: ConditionStatus
+    """`True`, `False` or `Unknown`."""
+    reason: str = Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    """A CamelCase word that says why the condition is in this status."""
+    message: str = Field(default="", max_length=32768)
+    """A human-readable explanation, naming the field or object at fault."""
+    last_transition_time: str
+    """When the status last changed (RFC 3339)."""
+    observed_generation: int | None = Field(default=None, ge=0)
+    """The metadata.generation the condition was computed for."""
+
+
+class StatusBase(ApiModel):
+    """Fields every kind's status carries."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+    """Current conditions; `kubectl wait --for=condition=Ready` reads these."""
+    observed_generation: int | None = Field(default=None, ge=0)
+    """The metadata.generation the operator last acted on."""
+    kopf: dict[str, Any] | None = Field(
+        default=None, json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
+    )
+    """Bookkeeping of the operator framework (handler progress); not part of the API."""

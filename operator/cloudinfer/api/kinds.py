@@ -1,0 +1,88 @@
+"""The kinds the operator serves: names, scope, printer columns and their models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from cloudinfer.api.providerconfig import ProviderConfigSpec, ProviderConfigStatus
+
+GROUP = "cloudinfer.io"
+VERSION = "v1alpha1"
+CATEGORY = "cloudinfer"
+
+
+@dataclass(frozen=True)
+class PrinterColumn:
+    name: str
+    json_path: str
+    type: str = "string"
+    description: str = ""
+    priority: int = 0
+
+
+READY_COLUMNS = (
+    PrinterColumn("Ready", '.status.conditions[?(@.type=="Ready")].status',
+                  description="Whether the resource is usable"),
+    PrinterColumn("Reason", '.status.conditions[?(@.type=="Ready")].reason',
+                  description="Why it is (not) ready"),
+)
+AGE_COLUMN = PrinterColumn("Age", ".metadata.creationTimestamp", type="date")
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    plural: str
+    singular: str
+    scope: str  # Namespaced or Cluster
+    description: str
+    spec: type[BaseModel]
+    status: type[BaseModel]
+    short_names: tuple[str, ...] = ()
+    columns: tuple[PrinterColumn, ...] = field(default_factory=tuple)
+
+    @property
+    def crd_name(self) -> str:
+        return f"{self.plural}.{GROUP}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{GROUP}/{VERSION}"
+
+
+_PROVIDER_COLUMNS = (
+    PrinterColumn("Cloud", ".spec.cloud", description="The cloud API"),
+    PrinterColumn("Region", ".spec.region", description="The region"),
+    *READY_COLUMNS,
+    AGE_COLUMN,
+)
+
+PROVIDER_CONFIG = KindInfo(
+    kind="ProviderConfig",
+    plural="providerconfigs",
+    singular="providerconfig",
+    scope="Namespaced",
+    description="A cloud account and region that InferenceServices, ServiceInstances and "
+    "AlgorithmServices in the same namespace use.",
+    spec=ProviderConfigSpec,
+    status=ProviderConfigStatus,
+    short_names=("cipc",),
+    columns=_PROVIDER_COLUMNS,
+)
+
+CLUSTER_PROVIDER_CONFIG = KindInfo(
+    kind="ClusterProviderConfig",
+    plural="clusterproviderconfigs",
+    singular="clusterproviderconfig",
+    scope="Cluster",
+    description="A cloud account and region usable from every namespace; its credentials "
+    "Secret lives in the operator's namespace.",
+    spec=ProviderConfigSpec,
+    status=ProviderConfigStatus,
+    short_names=("cicpc",),
+    columns=_PROVIDER_COLUMNS,
+)
+
+ALL_KINDS: tuple[KindInfo, ...] = (PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG)

@@ -1,0 +1,105 @@
+"""ProviderConfig and ClusterProviderConfig: which cloud account and region to use, and how."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from cloudinfer.api.common import ApiModel, SecretReference, StatusBase, defaulted
+
+CloudName = Literal["alibaba-eas", "huawei-modelarts", "huawei-fabric", "huawei-vias"]
+CLOUDS: tuple[str, ...] = CloudName.__args__
+
+# Clouds whose API paths are scoped by a Huawei project id.
+PROJECT_SCOPED_CLOUDS: tuple[str, ...] = ("huawei-modelarts", "huawei-vias")
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+class RateLimit(ApiModel):
+    """Client-side rate limit for calls to the cloud API, shared by every resource that uses
+    this provider config."""
+
+    qps: float = Field(default=10.0, gt=0, le=10000)
+    """Sustained requests per second."""
+    burst: int = Field(default=20, ge=1, le=100000)
+    """Requests that may be sent at once after a quiet period."""
+
+
+class PollIntervals(ApiModel):
+    """How often services are observed on the cloud."""
+
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.transitionalSeconds <= self.stableSeconds",
+                    "message": "transitionalSeconds must not exceed stableSeconds",
+                    "fieldPath": ".transitionalSeconds",
+                }
+            ]
+        }
+    }
+
+    transitional_seconds: int = Field(default=5, ge=1, le=3600)
+    """Interval while a service is changing (creating, updating, stopping, ...)."""
+    stable_seconds: int = Field(default=300, ge=10, le=86400)
+    """Interval while every service is stable (running, stopped, failed); jittered."""
+
+
+class ProviderConfigSpec(ApiModel):
+    """Which cloud API to call, where, and with which credentials."""
+
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!(self.cloud in ['huawei-modelarts', 'huawei-vias']) || has(self.projectId)",
+                    "message": "projectId is required when cloud is huawei-modelarts or huawei-vias",
+                    "fieldPath": ".projectId",
+                    "reason": "FieldValueRequired",
+                }
+            ]
+        }
+    }
+
+    cloud: CloudName
+    """The cloud API: `alibaba-eas` (Alibaba Cloud PAI-EAS), `huawei-modelarts` (ModelArts
+    real-time services), `huawei-fabric` (DataArts Fabric service instances) or `huawei-vias`
+    (VIAS algorithm services)."""
+    region: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    """Region id, e.g. `cn-shanghai` or `cn-north-4`."""
+    endpoint: str | None = Field(
+        default=None,
+        max_length=2048,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "isURL(self) && url(self).getScheme() in ['http', 'https'] "
+                    "&& url(self).getHostname() != ''",
+                    "message": "endpoint must be an absolute http:// or https:// URL",
+                }
+            ]
+        },
+    )
+    """Base URL that replaces the cloud's public endpoint (the bundled emulator, a private
+    endpoint). Default: the public endpoint of `region`."""
+    project_id: str | None = Field(default=None, pattern=_ID)
+    """Huawei project id; required for huawei-modelarts and huawei-vias."""
+    workspace_id: str | None = Field(default=None, pattern=_ID)
+    """Default workspace: the PAI workspace for alibaba-eas, the DataArts Fabric workspace for
+    huawei-fabric. Resources may override it."""
+    credentials_secret_ref: SecretReference
+    """Secret holding the credentials. For ProviderConfig it lives in the same namespace; for
+    ClusterProviderConfig in the operator's namespace. Keys: `accessKeyId` and
+    `accessKeySecret` (optional `securityToken` for temporary credentials); huawei-* clouds
+    accept an IAM token under `iamToken` instead of the key pair."""
+    rate_limit: RateLimit = defaulted(RateLimit)
+    """Client-side limit for calls to the cloud API."""
+    poll_intervals: PollIntervals = defaulted(PollIntervals)
+    """How often services are observed on the cloud."""
+
+
+class ProviderConfigStatus(StatusBase):
+    """Whether the provider config is usable."""

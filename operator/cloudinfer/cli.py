@@ -1,0 +1,104 @@
+"""`cloudinfer` command line: run | crds | control-plane | dev."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cloudinfer import __version__
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from cloudinfer.handlers.options import RunOptions
+    from cloudinfer.runner import run_operator
+
+    options = RunOptions(
+        kubeconfig=args.kubeconfig,
+        namespaces=args.namespace or [],
+        operator_namespace=args.operator_namespace or RunOptions().operator_namespace,
+        peering=args.peering,
+        priority=args.priority,
+        liveness=args.liveness,
+        log_format=args.log_format,
+        verbose=args.verbose,
+        debug=args.debug,
+    )
+    return run_operator(options)
+
+
+def _cmd_crds(args: argparse.Namespace) -> int:
+    from cloudinfer.api import crds
+
+    if args.output_dir:
+        out = Path(args.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in crds.files().items():
+            (out / name).write_text(text)
+            print(f"wrote {out / name}", file=sys.stderr)
+    else:
+        sys.stdout.write(crds.render_all())
+    return 0
+
+
+def _cmd_control_plane(args: argparse.Namespace) -> int:
+    from cloudinfer.controlplane import ensure_binaries
+
+    binaries = ensure_binaries()
+    if args.action == "binaries":
+        print(f"etcd={binaries.etcd}")
+        print(f"kube-apiserver={binaries.kube_apiserver}")
+        return 0
+    from cloudinfer.dev import serve_control_plane
+
+    return serve_control_plane(Path(args.dir), binaries)
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from cloudinfer.dev import run_dev_stack
+
+    return run_dev_stack(Path(args.dir), examples=Path(args.examples))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloudinfer", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"cloudinfer {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the operator against a cluster")
+    run.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+    run.add_argument("-n", "--namespace", action="append",
+                     help="watch only this namespace (repeatable; glob patterns allowed); default: all")
+    run.add_argument("--operator-namespace",
+                     help="namespace of ClusterProviderConfig Secrets "
+                          "(default: $CLOUDINFER_NAMESPACE, $POD_NAMESPACE, cloudinfer-system)")
+    run.add_argument("--peering", metavar="NAME",
+                     help="coordinate replicas through kopf peering object NAME (default: standalone)")
+    run.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
+    run.add_argument("--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz")
+    run.add_argument("--log-format", choices=["plain", "full", "json"], default="plain")
+    run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    run.add_argument("--debug", action="store_true", help="log at DEBUG level, including kopf internals")
+    run.set_defaults(func=_cmd_run)
+
+    crd = sub.add_parser("crds", help="print the CRDs generated from the models")
+    crd.add_argument("--output-dir", help="write one file per CRD into this directory instead")
+    crd.set_defaults(func=_cmd_crds)
+
+    cp = sub.add_parser("control-plane", help="obtain or run a local etcd + kube-apiserver")
+    cp.add_argument("action", choices=["binaries", "up"],
+                    help="binaries: build/locate and print paths; up: run until interrupted")
+    cp.add_argument("--dir", default=".dev", help="where `up` writes kubeconfig and logs")
+    cp.set_defaults(func=_cmd_control_plane)
+
+    dev = sub.add_parser("dev", help="local stack: control plane, CRDs, operator, examples")
+    dev.add_argument("--dir", default=".dev", help="state directory (kubeconfig, logs)")
+    dev.add_argument("--examples", default="deploy/examples", help="manifests to apply")
+    dev.set_defaults(func=_cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result

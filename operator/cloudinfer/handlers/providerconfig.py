@@ -1,0 +1,134 @@
+"""ProviderConfig / ClusterProviderConfig: report whether the credentials Secret is usable.
+
+Re-evaluated when the provider config's spec changes, when the operator starts, and whenever
+a Secret that some provider config references changes (an index maps Secrets to their users),
+so creating or fixing the Secret later makes the config Ready without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from cloudinfer import conditions
+from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, GROUP, PROVIDER_CONFIG, VERSION, KindInfo
+from cloudinfer.handlers.options import RunOptions
+from cloudinfer.kube import Kube
+from cloudinfer.reconcile.providerconfig import desired_conditions, error_conditions, evaluate
+
+_log = logging.getLogger(__name__)
+_locks: dict[tuple[str, str | None, str], asyncio.Lock] = {}
+
+
+def _secret_location(
+    info: KindInfo, namespace: str | None, spec: Mapping[str, Any], options: RunOptions
+) -> tuple[str, str | None]:
+    ref = (spec.get("credentialsSecretRef") or {}).get("name")
+    secret_ns = options.operator_namespace if info.scope == "Cluster" else namespace
+    assert secret_ns is not None
+    return secret_ns, ref
+
+
+async def sync(kube: Kube, info: KindInfo, body: Mapping[str, Any], options: RunOptions,
+               logger: Any) -> None:
+    """Evaluate the Secret and write Ready/Synced; post an Event when Ready changes."""
+    meta = body.get("metadata", {})
+    name, namespace = meta["name"], meta.get("namespace")
+    async with _locks.setdefault((info.plural, namespace, name), asyncio.Lock()):
+        # Re-read under the lock: another trigger may have written status meanwhile.
+        fresh = await kube.get(info, namespace, name)
+        if fresh is None or fresh.get("metadata", {}).get("deletionTimestamp"):
+            return
+        spec = fresh.get("spec", {})
+        generation = fresh["metadata"].get("generation")
+        old = (fresh.get("status") or {}).get("conditions") or []
+        secret_ns, secret_name = _secret_location(info, namespace, spec, options)
+        try:
+            data = await kube.read_secret_data(secret_ns, secret_name) if secret_name else None
+        except ApiException as exc:
+            message = f'cannot read Secret "{secret_ns}/{secret_name}": {exc.status} {exc.reason}'
+            new = conditions.merge(old, error_conditions(message, generation))
+            await kube.patch_status(info, namespace, name, {"conditions": new})
+            raise kopf.TemporaryError(message, delay=30) from exc
+        verdict = evaluate(spec.get("cloud", ""), secret_ns, secret_name or "", data)
+        new = conditions.merge(old, desired_conditions(verdict, generation))
+        observed = (fresh.get("status") or {}).get("observedGeneration")
+        if conditions.same(old, new) and observed == generation:
+            return
+        await kube.patch_status(
+            info, namespace, name, {"conditions": new, "observedGeneration": generation}
+        )
+        before = conditions.find(old, conditions.READY)
+        if before is None or before.get("status") != ("True" if verdict.ready else "False") \
+                or before.get("reason") != verdict.reason:
+            kopf.event(fresh, type="Normal" if verdict.ready else "Warning",
+                       reason=verdict.reason, message=verdict.message)
+            log = logger.info if verdict.ready else logger.warning
+            log("Ready=%s (%s): %s", verdict.ready, verdict.reason, verdict.message)
+
+
+# --- ProviderConfig -------------------------------------------------------------------------
+
+@kopf.on.resume(GROUP, VERSION, PROVIDER_CONFIG.plural)
+@kopf.on.create(GROUP, VERSION, PROVIDER_CONFIG.plural)
+@kopf.on.update(GROUP, VERSION, PROVIDER_CONFIG.plural, field="spec")
+async def providerconfig(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    await sync(memo.kube, PROVIDER_CONFIG, body, memo.options, logger)
+
+
+@kopf.on.resume(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
+@kopf.on.create(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
+@kopf.on.update(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural, field="spec")
+async def clusterproviderconfig(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
+                                **_: Any) -> None:
+    await sync(memo.kube, CLUSTER_PROVIDER_CONFIG, body, memo.options, logger)
+
+
+# --- Secrets they reference -----------------------------------------------------------------
+
+Ref = tuple[str, str | None, str]  # (plural, namespace, name) of a provider config
+
+
+@kopf.index(GROUP, VERSION, PROVIDER_CONFIG.plural)
+def providerconfigs_by_secret(namespace: str, name: str, spec: kopf.Spec,
+                              **_: Any) -> dict[tuple[str, str], Ref] | None:
+    ref = (spec.get("credentialsSecretRef") or {}).get("name")
+    return {(namespace, ref): (PROVIDER_CONFIG.plural, namespace, name)} if ref else None
+
+
+@kopf.index(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
+def clusterproviderconfigs_by_secret(name: str, spec: kopf.Spec, memo: kopf.Memo,
+                                     **_: Any) -> dict[tuple[str, str], Ref] | None:
+    ref = (spec.get("credentialsSecretRef") or {}).get("name")
+    ns = memo.options.operator_namespace
+    return {(ns, ref): (CLUSTER_PROVIDER_CONFIG.plural, None, name)} if ref else None
+
+
+def _users(namespace: str, name: str, *indices: kopf.Index[tuple[str, str], Ref]) -> list[Ref]:
+    return [ref for index in indices for ref in index.get((namespace, name), [])]
+
+
+def _is_referenced(namespace: str, name: str, providerconfigs_by_secret: kopf.Index,
+                   clusterproviderconfigs_by_secret: kopf.Index, **_: Any) -> bool:
+    return bool(_users(namespace, name, providerconfigs_by_secret, clusterproviderconfigs_by_secret))
+
+
+@kopf.on.event("", "v1", "secrets", when=_is_referenced)
+async def referenced_secret_changed(
+    namespace: str, name: str, memo: kopf.Memo, logger: kopf.Logger,
+    providerconfigs_by_secret: kopf.Index, clusterproviderconfigs_by_secret: kopf.Index,
+    **_: Any,
+) -> None:
+    kinds = {PROVIDER_CONFIG.plural: PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG.plural: CLUSTER_PROVIDER_CONFIG}
+    for plural, ns, pc_name in _users(namespace, name, providerconfigs_by_secret,
+                                      clusterproviderconfigs_by_secret):
+        body = {"metadata": {"name": pc_name, "namespace": ns}}
+        try:
+            await sync(memo.kube, kinds[plural], body, memo.options, _log)
+        except kopf.TemporaryError as exc:
+            # Event handlers are not retried; the provider config's own handler will be.
+            logger.warning("re-evaluating %s %s/%s failed: %s", plural, ns, pc_name, exc)

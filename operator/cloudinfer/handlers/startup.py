@@ -1,0 +1,62 @@
+"""Operator start-up: kopf settings chosen for GitOps and for long-running cloud operations."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+import kopf
+
+from cloudinfer.handlers.options import RunOptions
+from cloudinfer.kube import Kube, load_api_client
+
+FINALIZER = "cloudinfer.io/finalizer"
+
+
+def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None:
+    persistence = settings.persistence
+    persistence.finalizer = FINALIZER
+    # Handler progress lives in status (status.kopf), which Argo CD ignores; the diff base is
+    # one stable annotation rewritten only when the spec changes. Nothing is written per poll.
+    persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
+    persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="cloudinfer.io", key="last-handled-configuration", v1=False
+    )
+
+    # Explicit watch timeouts: a silently stalled watch reconnects instead of freezing.
+    settings.watching.server_timeout = 270
+    settings.watching.client_timeout = 300
+    settings.watching.connect_timeout = 30
+    settings.watching.inactivity_timeout = 330
+    settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 15
+
+    # Only warnings and errors of handlers become Events; the operator posts its own
+    # transition Events explicitly.
+    settings.posting.level = logging.WARNING
+    settings.posting.reporting_component = "cloudinfer"
+    settings.posting.reporting_instance = socket.gethostname()
+
+    if options.peering:
+        settings.peering.standalone = False
+        settings.peering.name = options.peering
+        settings.peering.priority = options.priority
+        settings.peering.mandatory = True
+        settings.peering.clusterwide = not options.namespaces
+    else:
+        settings.peering.standalone = True
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    options: RunOptions = memo.options
+    apply_settings(settings, options)
+    memo.kube = Kube(load_api_client(options.kubeconfig))
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In a pod: the service account; elsewhere: the kubeconfig (read now, not at import)."""
+    info: kopf.ConnectionInfo | None = kopf.login_with_service_account(**kwargs)
+    return info or kopf.login_with_kubeconfig(**kwargs)

@@ -1,0 +1,83 @@
+"""The few Kubernetes API calls the operator makes itself (kopf makes the rest).
+
+The official client is synchronous; calls run in worker threads so the event loop never
+blocks. Nothing here logs object contents: Secrets pass through this module."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+from cloudinfer.api.kinds import GROUP, VERSION, KindInfo
+
+
+def load_api_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClient:
+    """An API client from the given kubeconfig, else $KUBECONFIG/~/.kube/config, else the
+    in-cluster service account."""
+    configuration = kubernetes.client.Configuration()
+    if kubeconfig:
+        kubernetes.config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    else:
+        try:
+            kubernetes.config.load_kube_config(client_configuration=configuration)
+        except kubernetes.config.ConfigException:
+            kubernetes.config.load_incluster_config(client_configuration=configuration)
+    return kubernetes.client.ApiClient(configuration)
+
+
+class Kube:
+    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+        self._core = kubernetes.client.CoreV1Api(api_client)
+        self._custom = kubernetes.client.CustomObjectsApi(api_client)
+
+    async def read_secret_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The Secret's base64 `.data`, or None when it does not exist."""
+        try:
+            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        data: dict[str, str] = dict(secret.data or {})
+        return data
+
+    async def get(self, info: KindInfo, namespace: str | None, name: str) -> dict[str, Any] | None:
+        try:
+            if info.scope == "Cluster":
+                obj = await asyncio.to_thread(
+                    self._custom.get_cluster_custom_object, GROUP, VERSION, info.plural, name
+                )
+            else:
+                obj = await asyncio.to_thread(
+                    self._custom.get_namespaced_custom_object,
+                    GROUP, VERSION, namespace, info.plural, name,
+                )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        result: dict[str, Any] = obj
+        return result
+
+    async def patch_status(
+        self, info: KindInfo, namespace: str | None, name: str, status: dict[str, Any]
+    ) -> None:
+        """Merge-patch `.status` through the status subresource (never touches spec)."""
+        body = {"status": status}
+        try:
+            if info.scope == "Cluster":
+                await asyncio.to_thread(
+                    self._custom.patch_cluster_custom_object_status,
+                    GROUP, VERSION, info.plural, name, body,
+                )
+            else:
+                await asyncio.to_thread(
+                    self._custom.patch_namespaced_custom_object_status,
+                    GROUP, VERSION, namespace, info.plural, name, body,
+                )
+        except ApiException as exc:
+            if exc.status != 404:  # deleted meanwhile: nothing left to report on
+                raise

@@ -1,0 +1,1 @@
+"""Reconcile decisions: pure functions from observed state to desired status and actions."""
