@@ -66,19 +66,34 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the operator against a cluster")
-    run.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
-    run.add_argument("-n", "--namespace", action="append",
-                     help="watch only this namespace (repeatable; glob patterns allowed); default: all")
-    run.add_argument("--operator-namespace",
-                     help="namespace of ClusterProviderConfig Secrets "
-                          "(default: $CLOUDINFER_NAMESPACE, $POD_NAMESPACE, cloudinfer-system)")
-    run.add_argument("--peering", metavar="NAME",
-                     help="coordinate replicas through kopf peering object NAME (default: standalone)")
+    run.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)"
+    )
+    run.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        help="watch only this namespace (repeatable; glob patterns allowed); default: all",
+    )
+    run.add_argument(
+        "--operator-namespace",
+        help="namespace of ClusterProviderConfig Secrets "
+        "(default: $CLOUDINFER_NAMESPACE, $POD_NAMESPACE, cloudinfer-system)",
+    )
+    run.add_argument(
+        "--peering",
+        metavar="NAME",
+        help="coordinate replicas through kopf peering object NAME (default: standalone)",
+    )
     run.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
-    run.add_argument("--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz")
+    run.add_argument(
+        "--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"
+    )
     run.add_argument("--log-format", choices=["plain", "full", "json"], default="plain")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
-    run.add_argument("--debug", action="store_true", help="log at DEBUG level, including kopf internals")
+    run.add_argument(
+        "--debug", action="store_true", help="log at DEBUG level, including kopf internals"
+    )
     run.set_defaults(func=_cmd_run)
 
     crd = sub.add_parser("crds", help="print the CRDs generated from the models")
@@ -86,8 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     crd.set_defaults(func=_cmd_crds)
 
     cp = sub.add_parser("control-plane", help="obtain or run a local etcd + kube-apiserver")
-    cp.add_argument("action", choices=["binaries", "up"],
-                    help="binaries: build/locate and print paths; up: run until interrupted")
+    cp.add_argument(
+        "action",
+        choices=["binaries", "up"],
+        help="binaries: build/locate and print paths; up: run until interrupted",
+    )
     cp.add_argument("--dir", default=".dev", help="where `up` writes kubeconfig and logs")
     cp.set_defaults(func=_cmd_control_plane)
 

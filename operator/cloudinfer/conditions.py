@@ -62,6 +62,8 @@ def find(conditions: Iterable[Mapping[str, Any]] | None, type_: str) -> Mapping[
 
 def same(a: Iterable[Mapping[str, Any]] | None, b: Iterable[Mapping[str, Any]] | None) -> bool:
     """Equal ignoring order: the test for "is a status patch needed"."""
+
     def key(c: Mapping[str, Any]) -> str:
         return str(c.get("type"))
+
     return sorted(map(dict, a or ()), key=key) == sorted(map(dict, b or ()), key=key)

@@ -19,7 +19,9 @@ def load_api_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClien
     in-cluster service account."""
     configuration = kubernetes.client.Configuration()
     if kubeconfig:
-        kubernetes.config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+        kubernetes.config.load_kube_config(
+            config_file=kubeconfig, client_configuration=configuration
+        )
     else:
         try:
             kubernetes.config.load_kube_config(client_configuration=configuration)
@@ -31,7 +33,7 @@ def load_api_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClien
 class Kube:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
         self._core = kubernetes.client.CoreV1Api(api_client)
-        self._custom = kubernetes.client.CustomObjectsApi(api_client)
+        self._custom_api = kubernetes.client.CustomObjectsApi(api_client)
 
     async def read_secret_data(self, namespace: str, name: str) -> dict[str, str] | None:
         """The Secret's base64 `.data`, or None when it does not exist."""
@@ -41,43 +43,38 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
-        data: dict[str, str] = dict(secret.data or {})
-        return data
+        return {str(k): str(v) for k, v in (secret.data or {}).items()}
+
+    async def _custom(
+        self, verb: str, info: KindInfo, namespace: str | None, name: str, *extra: object
+    ) -> Any:
+        """Call `{verb}_{cluster|namespaced}_custom_object` for the kind's scope."""
+        if info.scope == "Cluster":
+            scope, args = "cluster", (GROUP, VERSION, info.plural, name, *extra)
+        elif namespace is None:
+            raise ValueError(f"{info.kind} {name} is namespaced but no namespace was given")
+        else:
+            scope, args = "namespaced", (GROUP, VERSION, namespace, info.plural, name, *extra)
+        method = verb.replace("{scope}", scope)
+        return await asyncio.to_thread(getattr(self._custom_api, method), *args)
 
     async def get(self, info: KindInfo, namespace: str | None, name: str) -> dict[str, Any] | None:
         try:
-            if info.scope == "Cluster":
-                obj = await asyncio.to_thread(
-                    self._custom.get_cluster_custom_object, GROUP, VERSION, info.plural, name
-                )
-            else:
-                obj = await asyncio.to_thread(
-                    self._custom.get_namespaced_custom_object,
-                    GROUP, VERSION, namespace, info.plural, name,
-                )
+            obj = await self._custom("get_{scope}_custom_object", info, namespace, name)
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise
-        result: dict[str, Any] = obj
-        return result
+        return dict(obj)
 
     async def patch_status(
         self, info: KindInfo, namespace: str | None, name: str, status: dict[str, Any]
     ) -> None:
         """Merge-patch `.status` through the status subresource (never touches spec)."""
-        body = {"status": status}
         try:
-            if info.scope == "Cluster":
-                await asyncio.to_thread(
-                    self._custom.patch_cluster_custom_object_status,
-                    GROUP, VERSION, info.plural, name, body,
-                )
-            else:
-                await asyncio.to_thread(
-                    self._custom.patch_namespaced_custom_object_status,
-                    GROUP, VERSION, namespace, info.plural, name, body,
-                )
+            await self._custom(
+                "patch_{scope}_custom_object_status", info, namespace, name, {"status": status}
+            )
         except ApiException as exc:
             if exc.status != 404:  # deleted meanwhile: nothing left to report on
                 raise

@@ -9,9 +9,12 @@ import kopf
 _FORMATS = {"plain": kopf.LogFormat.PLAIN, "full": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
 
 
-def configure_logging(log_format: str = "plain", *, verbose: bool = False, debug: bool = False) -> None:
-    kopf.configure(debug=debug, verbose=verbose or debug, log_format=_FORMATS[log_format],
-                   log_refkey="object")
+def configure_logging(
+    log_format: str = "plain", *, verbose: bool = False, debug: bool = False
+) -> None:
+    kopf.configure(
+        debug=debug, verbose=verbose or debug, log_format=_FORMATS[log_format], log_refkey="object"
+    )
     if not debug:
         # The Kubernetes client and HTTP libraries log request details at DEBUG; keep them
         # out unless asked, so headers never reach the log.

@@ -6,6 +6,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 # RFC 1123 subdomain, what Kubernetes accepts as the name of a Secret.
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -29,8 +30,16 @@ M = TypeVar("M", bound=BaseModel)
 def defaulted(model: type[M]) -> Any:
     """A field that defaults to `model()`, with the same default in the CRD so the API server
     fills it in (as the fully defaulted object: CEL rules see every key)."""
-    return Field(default_factory=model,
-                 json_schema_extra={"default": model().model_dump(by_alias=True, mode="json")})
+    return Field(
+        default_factory=model,
+        json_schema_extra={"default": model().model_dump(by_alias=True, mode="json")},
+    )
+
+
+def cel_rules(*rules: JsonDict) -> ConfigDict:
+    """Model config that attaches CEL validation rules (x-kubernetes-validations) to the
+    model's schema: the API server enforces them at admission."""
+    return ConfigDict(json_schema_extra={"x-kubernetes-validations": list(rules)})
 
 
 class SecretReference(ApiModel):
@@ -52,7 +61,9 @@ class Condition(ApiModel):
     """Kind of condition: `Ready` (usable) or `Synced` (the last reconcile succeeded)."""
     status: ConditionStatus
     """`True`, `False` or `Unknown`."""
-    reason: str = Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    reason: str = Field(
+        min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+    )
     """A CamelCase word that says why the condition is in this status."""
     message: str = Field(default="", max_length=32768)
     """A human-readable explanation, naming the field or object at fault."""

@@ -13,7 +13,9 @@ from cloudinfer.api.schema import model_schema
 def crd(info: KindInfo) -> dict[str, Any]:
     spec_schema = model_schema(info.spec)
     status_schema = model_schema(info.status)
-    status_schema["description"] = status_schema.get("description") or f"Observed state of the {info.kind}."
+    status_schema["description"] = (
+        status_schema.get("description") or f"Observed state of the {info.kind}."
+    )
     root = {
         "type": "object",
         "description": info.description,
@@ -21,11 +23,13 @@ def crd(info: KindInfo) -> dict[str, Any]:
         "properties": {
             "apiVersion": {
                 "type": "string",
-                "description": "APIVersion defines the versioned schema of this representation of an object.",
+                "description": "APIVersion defines the versioned schema of this representation "
+                "of an object.",
             },
             "kind": {
                 "type": "string",
-                "description": "Kind is a string value representing the REST resource this object represents.",
+                "description": "Kind is a string value representing the REST resource this "
+                "object represents.",
             },
             "metadata": {"type": "object"},
             "spec": spec_schema,

@@ -23,10 +23,16 @@ class PrinterColumn:
 
 
 READY_COLUMNS = (
-    PrinterColumn("Ready", '.status.conditions[?(@.type=="Ready")].status',
-                  description="Whether the resource is usable"),
-    PrinterColumn("Reason", '.status.conditions[?(@.type=="Ready")].reason',
-                  description="Why it is (not) ready"),
+    PrinterColumn(
+        "Ready",
+        '.status.conditions[?(@.type=="Ready")].status',
+        description="Whether the resource is usable",
+    ),
+    PrinterColumn(
+        "Reason",
+        '.status.conditions[?(@.type=="Ready")].reason',
+        description="Why it is (not) ready",
+    ),
 )
 AGE_COLUMN = PrinterColumn("Age", ".metadata.creationTimestamp", type="date")
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
-from cloudinfer.api.common import ApiModel, SecretReference, StatusBase, defaulted
+from cloudinfer.api.common import ApiModel, SecretReference, StatusBase, cel_rules, defaulted
 
 CloudName = Literal["alibaba-eas", "huawei-modelarts", "huawei-fabric", "huawei-vias"]
-CLOUDS: tuple[str, ...] = CloudName.__args__
+CLOUDS: tuple[str, ...] = get_args(CloudName)
 
 # Clouds whose API paths are scoped by a Huawei project id.
 PROJECT_SCOPED_CLOUDS: tuple[str, ...] = ("huawei-modelarts", "huawei-vias")
@@ -30,17 +30,13 @@ class RateLimit(ApiModel):
 class PollIntervals(ApiModel):
     """How often services are observed on the cloud."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                {
-                    "rule": "self.transitionalSeconds <= self.stableSeconds",
-                    "message": "transitionalSeconds must not exceed stableSeconds",
-                    "fieldPath": ".transitionalSeconds",
-                }
-            ]
+    model_config = cel_rules(
+        {
+            "rule": "self.transitionalSeconds <= self.stableSeconds",
+            "message": "transitionalSeconds must not exceed stableSeconds",
+            "fieldPath": ".transitionalSeconds",
         }
-    }
+    )
 
     transitional_seconds: int = Field(default=5, ge=1, le=3600)
     """Interval while a service is changing (creating, updating, stopping, ...)."""
@@ -51,18 +47,14 @@ class PollIntervals(ApiModel):
 class ProviderConfigSpec(ApiModel):
     """Which cloud API to call, where, and with which credentials."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                {
-                    "rule": "!(self.cloud in ['huawei-modelarts', 'huawei-vias']) || has(self.projectId)",
-                    "message": "projectId is required when cloud is huawei-modelarts or huawei-vias",
-                    "fieldPath": ".projectId",
-                    "reason": "FieldValueRequired",
-                }
-            ]
+    model_config = cel_rules(
+        {
+            "rule": "!(self.cloud in ['huawei-modelarts', 'huawei-vias']) || has(self.projectId)",
+            "message": "projectId is required when cloud is huawei-modelarts or huawei-vias",
+            "fieldPath": ".projectId",
+            "reason": "FieldValueRequired",
         }
-    }
+    )
 
     cloud: CloudName
     """The cloud API: `alibaba-eas` (Alibaba Cloud PAI-EAS), `huawei-modelarts` (ModelArts

@@ -13,13 +13,42 @@ from pydantic import BaseModel
 
 # Keys Kubernetes' JSONSchemaProps understands and we carry over unchanged.
 _PASSTHROUGH = {
-    "type", "description", "default", "enum", "format", "pattern",
-    "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems",
-    "minProperties", "maxProperties", "uniqueItems", "nullable", "example",
+    "type",
+    "description",
+    "default",
+    "enum",
+    "format",
+    "pattern",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+    "uniqueItems",
+    "nullable",
+    "example",
 }
 _K8S_FORMATS = {
-    "int32", "int64", "float", "double", "byte", "date", "date-time", "duration",
-    "password", "uri", "email", "hostname", "ipv4", "ipv6", "cidr", "mac", "uuid",
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "date",
+    "date-time",
+    "duration",
+    "password",
+    "uri",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "cidr",
+    "mac",
+    "uuid",
 }
 
 
@@ -91,18 +120,15 @@ def _convert(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
             if required:
                 out["required"] = required
         extra = node.get("additionalProperties")
-        if isinstance(extra, dict) and not props:
-            if extra:
-                out["additionalProperties"] = _convert(extra, defs)
-            else:
-                out["x-kubernetes-preserve-unknown-fields"] = True
+        if not props and (extra is True or extra == {}):
+            out["x-kubernetes-preserve-unknown-fields"] = True
+        elif not props and isinstance(extra, dict):
+            out["additionalProperties"] = _convert(extra, defs)
     elif node.get("type") == "array":
         out["items"] = _convert(node.get("items", {}), defs)
     if out.get("type") is None and not out.get("x-kubernetes-preserve-unknown-fields"):
         # `Any`: accept any JSON value and keep it.
         out["x-kubernetes-preserve-unknown-fields"] = True
-        out["x-kubernetes-int-or-string"] = False
-        out.pop("x-kubernetes-int-or-string")
     return out
 
 

@@ -60,8 +60,12 @@ def pinned_version(recipe: _Recipe) -> str:
 
 
 def _kube_recipe() -> _Recipe:
-    return _Recipe("kube-apiserver", "kube-apiserver", "k8s.io/kubernetes",
-                   "k8s.io/kubernetes/cmd/kube-apiserver")
+    return _Recipe(
+        "kube-apiserver",
+        "kube-apiserver",
+        "k8s.io/kubernetes",
+        "k8s.io/kubernetes/cmd/kube-apiserver",
+    )
 
 
 def _etcd_recipe() -> _Recipe:
@@ -73,8 +77,10 @@ def _version_ldflags(recipe: _Recipe, version: str) -> str:
         return ""
     major, minor = version.lstrip("v").split(".")[:2]
     pkg = "k8s.io/component-base/version"
-    return (f"-X {pkg}.gitVersion={version} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor} "
-            f"-X {pkg}.gitTreeState=clean")
+    return (
+        f"-X {pkg}.gitVersion={version} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor} "
+        f"-X {pkg}.gitTreeState=clean"
+    )
 
 
 def _from_assets_or_path(binary: str) -> Path | None:
@@ -113,15 +119,16 @@ def _build(recipe: _Recipe, version: str, target: Path) -> None:
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
     _say(f"building {recipe.binary} {version} with Go (first run only; several minutes on 2 cores)")
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=src, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=src, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert proc.stdout is not None
     tail: list[str] = []
     compiled = 0
     last_report = started
     for line in proc.stdout:
         line = line.rstrip()
-        tail = (tail + [line])[-30:]
+        tail = [*tail[-29:], line]
         if line and not line.startswith(("go:", "#")):
             compiled += 1
         now = time.monotonic()
@@ -153,4 +160,6 @@ def ensure_binary(recipe: _Recipe) -> Path:
 
 
 def ensure_binaries() -> Binaries:
-    return Binaries(etcd=ensure_binary(_etcd_recipe()), kube_apiserver=ensure_binary(_kube_recipe()))
+    return Binaries(
+        etcd=ensure_binary(_etcd_recipe()), kube_apiserver=ensure_binary(_kube_recipe())
+    )

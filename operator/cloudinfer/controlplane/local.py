@@ -72,7 +72,7 @@ class ControlPlane:
         return self
 
     def stop(self) -> None:
-        for name, proc, log in reversed(self._procs):
+        for _name, proc, log in reversed(self._procs):
             _terminate(proc)
             log.close()
         self._procs.clear()
@@ -82,7 +82,9 @@ class ControlPlane:
     def __enter__(self) -> ControlPlane:
         return self.start()
 
-    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    def __exit__(
+        self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+    ) -> None:
         self.stop()
 
     # -- processes -------------------------------------------------------------------------
@@ -90,17 +92,22 @@ class ControlPlane:
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_die_with_parent,  # noqa: PLW1509
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._procs.append((name, proc, log))
         return proc
 
-    def _wait(self, name: str, proc: subprocess.Popen[bytes], deadline: float,
-              probe: Any) -> None:
+    def _wait(self, name: str, proc: subprocess.Popen[bytes], deadline: float, probe: Any) -> None:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise ControlPlaneError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+                raise ControlPlaneError(
+                    f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if probe():
                     return
@@ -117,18 +124,21 @@ class ControlPlane:
         client, peer = free_port(), free_port()
         self.etcd_url = f"http://127.0.0.1:{client}"
         peer_url = f"http://127.0.0.1:{peer}"
-        proc = self._spawn("etcd", [
-            str(etcd),
-            "--name=default",
-            f"--data-dir={self.workdir / 'etcd'}",
-            f"--listen-client-urls={self.etcd_url}",
-            f"--advertise-client-urls={self.etcd_url}",
-            f"--listen-peer-urls={peer_url}",
-            f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster=default={peer_url}",
-            "--unsafe-no-fsync",  # throw-away data: durability costs seconds per test
-            "--log-level=warn",
-        ])
+        proc = self._spawn(
+            "etcd",
+            [
+                str(etcd),
+                "--name=default",
+                f"--data-dir={self.workdir / 'etcd'}",
+                f"--listen-client-urls={self.etcd_url}",
+                f"--advertise-client-urls={self.etcd_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=default={peer_url}",
+                "--unsafe-no-fsync",  # throw-away data: durability costs seconds per test
+                "--log-level=warn",
+            ],
+        )
 
         def healthy() -> bool:
             response = httpx.get(f"{self.etcd_url}/health", timeout=2)
@@ -140,26 +150,29 @@ class ControlPlane:
         pki = certs.generate(self.workdir / "pki")
         port = free_port()
         self.server = f"https://127.0.0.1:{port}"
-        proc = self._spawn("kube-apiserver", [
-            str(apiserver),
-            f"--etcd-servers={self.etcd_url}",
-            "--advertise-address=127.0.0.1",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={port}",
-            f"--cert-dir={self.workdir / 'pki'}",
-            f"--tls-cert-file={pki.server_cert}",
-            f"--tls-private-key-file={pki.server_key}",
-            f"--client-ca-file={pki.ca_cert}",
-            f"--service-account-key-file={pki.sa_pub}",
-            f"--service-account-signing-key-file={pki.sa_key}",
-            "--service-account-issuer=https://kubernetes.default.svc",
-            "--service-cluster-ip-range=10.0.0.0/24",
-            "--authorization-mode=RBAC",
-            "--allow-privileged=true",
-            # No controller-manager creates ServiceAccounts here.
-            "--disable-admission-plugins=ServiceAccount",
-            "--profiling=false",
-        ])
+        proc = self._spawn(
+            "kube-apiserver",
+            [
+                str(apiserver),
+                f"--etcd-servers={self.etcd_url}",
+                "--advertise-address=127.0.0.1",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={port}",
+                f"--cert-dir={self.workdir / 'pki'}",
+                f"--tls-cert-file={pki.server_cert}",
+                f"--tls-private-key-file={pki.server_key}",
+                f"--client-ca-file={pki.ca_cert}",
+                f"--service-account-key-file={pki.sa_pub}",
+                f"--service-account-signing-key-file={pki.sa_key}",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                "--service-cluster-ip-range=10.0.0.0/24",
+                "--authorization-mode=RBAC",
+                "--allow-privileged=true",
+                # No controller-manager creates ServiceAccounts here.
+                "--disable-admission-plugins=ServiceAccount",
+                "--profiling=false",
+            ],
+        )
         self._write_kubeconfig(pki)
         tls = ssl.create_default_context(cafile=str(pki.ca_cert))
         tls.load_cert_chain(str(pki.admin_cert), str(pki.admin_key))
@@ -177,13 +190,34 @@ class ControlPlane:
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "cloudinfer-local", "cluster": {
-                "server": self.server, "certificate-authority-data": b64(pki.ca_cert)}}],
-            "users": [{"name": "cloudinfer-admin", "user": {
-                "client-certificate-data": b64(pki.admin_cert),
-                "client-key-data": b64(pki.admin_key)}}],
-            "contexts": [{"name": "cloudinfer-local", "context": {
-                "cluster": "cloudinfer-local", "user": "cloudinfer-admin", "namespace": "default"}}],
+            "clusters": [
+                {
+                    "name": "cloudinfer-local",
+                    "cluster": {
+                        "server": self.server,
+                        "certificate-authority-data": b64(pki.ca_cert),
+                    },
+                }
+            ],
+            "users": [
+                {
+                    "name": "cloudinfer-admin",
+                    "user": {
+                        "client-certificate-data": b64(pki.admin_cert),
+                        "client-key-data": b64(pki.admin_key),
+                    },
+                }
+            ],
+            "contexts": [
+                {
+                    "name": "cloudinfer-local",
+                    "context": {
+                        "cluster": "cloudinfer-local",
+                        "user": "cloudinfer-admin",
+                        "namespace": "default",
+                    },
+                }
+            ],
             "current-context": "cloudinfer-local",
         }
         self.kubeconfig.write_text(yaml.safe_dump(config))

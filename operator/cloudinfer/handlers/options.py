@@ -9,7 +9,11 @@ DEFAULT_OPERATOR_NAMESPACE = "cloudinfer-system"
 
 
 def default_operator_namespace() -> str:
-    return os.environ.get("CLOUDINFER_NAMESPACE") or os.environ.get("POD_NAMESPACE") or DEFAULT_OPERATOR_NAMESPACE
+    return (
+        os.environ.get("CLOUDINFER_NAMESPACE")
+        or os.environ.get("POD_NAMESPACE")
+        or DEFAULT_OPERATOR_NAMESPACE
+    )
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from kubernetes.client.exceptions import ApiException
@@ -33,8 +33,9 @@ def _secret_location(
     return secret_ns, ref
 
 
-async def sync(kube: Kube, info: KindInfo, body: Mapping[str, Any], options: RunOptions,
-               logger: Any) -> None:
+async def sync(
+    kube: Kube, info: KindInfo, body: Mapping[str, Any], options: RunOptions, logger: Any
+) -> None:
     """Evaluate the Secret and write Ready/Synced; post an Event when Ready changes."""
     meta = body.get("metadata", {})
     name, namespace = meta["name"], meta.get("namespace")
@@ -63,15 +64,23 @@ async def sync(kube: Kube, info: KindInfo, body: Mapping[str, Any], options: Run
             info, namespace, name, {"conditions": new, "observedGeneration": generation}
         )
         before = conditions.find(old, conditions.READY)
-        if before is None or before.get("status") != ("True" if verdict.ready else "False") \
-                or before.get("reason") != verdict.reason:
-            kopf.event(fresh, type="Normal" if verdict.ready else "Warning",
-                       reason=verdict.reason, message=verdict.message)
+        if (
+            before is None
+            or before.get("status") != ("True" if verdict.ready else "False")
+            or before.get("reason") != verdict.reason
+        ):
+            kopf.event(
+                cast(kopf.Body, fresh),
+                type="Normal" if verdict.ready else "Warning",
+                reason=verdict.reason,
+                message=verdict.message,
+            )
             log = logger.info if verdict.ready else logger.warning
             log("Ready=%s (%s): %s", verdict.ready, verdict.reason, verdict.message)
 
 
 # --- ProviderConfig -------------------------------------------------------------------------
+
 
 @kopf.on.resume(GROUP, VERSION, PROVIDER_CONFIG.plural)
 @kopf.on.create(GROUP, VERSION, PROVIDER_CONFIG.plural)
@@ -83,8 +92,9 @@ async def providerconfig(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, 
 @kopf.on.resume(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
 @kopf.on.create(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
 @kopf.on.update(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural, field="spec")
-async def clusterproviderconfig(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
-                                **_: Any) -> None:
+async def clusterproviderconfig(
+    body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
     await sync(memo.kube, CLUSTER_PROVIDER_CONFIG, body, memo.options, logger)
 
 
@@ -94,41 +104,48 @@ Ref = tuple[str, str | None, str]  # (plural, namespace, name) of a provider con
 
 
 @kopf.index(GROUP, VERSION, PROVIDER_CONFIG.plural)
-def providerconfigs_by_secret(namespace: str, name: str, spec: kopf.Spec,
-                              **_: Any) -> dict[tuple[str, str], Ref] | None:
+def providerconfigs_by_secret(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[tuple[str | None, str], Ref] | None:
     ref = (spec.get("credentialsSecretRef") or {}).get("name")
     return {(namespace, ref): (PROVIDER_CONFIG.plural, namespace, name)} if ref else None
 
 
 @kopf.index(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
-def clusterproviderconfigs_by_secret(name: str, spec: kopf.Spec, memo: kopf.Memo,
-                                     **_: Any) -> dict[tuple[str, str], Ref] | None:
+def clusterproviderconfigs_by_secret(
+    name: str, spec: kopf.Spec, memo: kopf.Memo, **_: Any
+) -> dict[tuple[str | None, str], Ref] | None:
     ref = (spec.get("credentialsSecretRef") or {}).get("name")
     ns = memo.options.operator_namespace
     return {(ns, ref): (CLUSTER_PROVIDER_CONFIG.plural, None, name)} if ref else None
 
 
-def _users(namespace: str, name: str, *indices: kopf.Index[tuple[str, str], Ref]) -> list[Ref]:
-    return [ref for index in indices for ref in index.get((namespace, name), [])]
+SecretIndex = kopf.Index[tuple[str | None, str], Ref]
 
 
-def _is_referenced(namespace: str, name: str, providerconfigs_by_secret: kopf.Index,
-                   clusterproviderconfigs_by_secret: kopf.Index, **_: Any) -> bool:
-    return bool(_users(namespace, name, providerconfigs_by_secret, clusterproviderconfigs_by_secret))
+def _users(namespace: str | None, name: str, indices: dict[str, Any]) -> list[Ref]:
+    """Provider configs that reference Secret namespace/name (kopf passes indices as kwargs)."""
+    found: list[Ref] = []
+    for index_name in ("providerconfigs_by_secret", "clusterproviderconfigs_by_secret"):
+        index: SecretIndex = indices[index_name]
+        found.extend(index.get((namespace, name), []))
+    return found
+
+
+def _is_referenced(namespace: str | None, name: str, **kwargs: Any) -> bool:
+    return bool(_users(namespace, name, kwargs))
 
 
 @kopf.on.event("", "v1", "secrets", when=_is_referenced)
 async def referenced_secret_changed(
-    namespace: str, name: str, memo: kopf.Memo, logger: kopf.Logger,
-    providerconfigs_by_secret: kopf.Index, clusterproviderconfigs_by_secret: kopf.Index,
-    **_: Any,
+    namespace: str | None, name: str, memo: kopf.Memo, **kwargs: Any
 ) -> None:
-    kinds = {PROVIDER_CONFIG.plural: PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG.plural: CLUSTER_PROVIDER_CONFIG}
-    for plural, ns, pc_name in _users(namespace, name, providerconfigs_by_secret,
-                                      clusterproviderconfigs_by_secret):
+    kinds = {info.plural: info for info in (PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG)}
+    for plural, ns, pc_name in _users(namespace, name, kwargs):
         body = {"metadata": {"name": pc_name, "namespace": ns}}
         try:
+            # The Secret's own logger would post Events on the Secret; use the module's.
             await sync(memo.kube, kinds[plural], body, memo.options, _log)
         except kopf.TemporaryError as exc:
             # Event handlers are not retried; the provider config's own handler will be.
-            logger.warning("re-evaluating %s %s/%s failed: %s", plural, ns, pc_name, exc)
+            _log.warning("re-evaluating %s %s/%s failed: %s", plural, ns, pc_name, exc)

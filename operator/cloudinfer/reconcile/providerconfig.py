@@ -44,7 +44,9 @@ def evaluate(
 
 def desired_conditions(verdict: Verdict, generation: int | None) -> list[dict[str, Any]]:
     return [
-        conditions.make(conditions.READY, verdict.ready, verdict.reason, verdict.message, generation),
+        conditions.make(
+            conditions.READY, verdict.ready, verdict.reason, verdict.message, generation
+        ),
         conditions.make(conditions.SYNCED, True, "ReconcileSuccess", "", generation),
     ]
 

@@ -1,0 +1,146 @@
+"""`cloudinfer dev`: the local stack. A control plane, the CRDs, the operator and the examples,
+running until interrupted; `KUBECONFIG=.dev/kubeconfig kubectl ...` works from another shell."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from cloudinfer.api.crds import render_all
+from cloudinfer.controlplane import Binaries, ControlPlane, ensure_binaries
+from cloudinfer.handlers.options import DEFAULT_OPERATOR_NAMESPACE
+
+
+def _say(message: str) -> None:
+    print(f"[dev] {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _pid_file(path: Path) -> Iterator[None]:
+    path.write_text(str(os.getpid()))
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> str:
+    result = subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _start_control_plane(state: Path, binaries: Binaries) -> ControlPlane:
+    # The state directory is kept: etcd data survives restarts of the stack.
+    cp = ControlPlane(workdir=state, binaries=binaries)
+    cp.start()
+    _say(f"control plane ready at {cp.server}; kubeconfig: {cp.kubeconfig}")
+    return cp
+
+
+def serve_control_plane(state: Path, binaries: Binaries) -> int:
+    """`cloudinfer control-plane up`: only the control plane, until interrupted."""
+    state.mkdir(parents=True, exist_ok=True)
+    with _stop_on_signals() as stop:
+        cp = _start_control_plane(state, binaries)
+        try:
+            _say("press Ctrl-C to stop")
+            stop.wait()
+        finally:
+            cp.stop()
+    return 0
+
+
+def run_dev_stack(state: Path, examples: Path) -> int:
+    state.mkdir(parents=True, exist_ok=True)
+    binaries = ensure_binaries()
+    with _stop_on_signals() as stop, _pid_file(state / "dev.pid"):
+        cp = _start_control_plane(state, binaries)
+        operator: subprocess.Popen[bytes] | None = None
+        try:
+            kubeconfig = cp.kubeconfig
+            _kubectl(kubeconfig, "apply", "--server-side", "-f", "-", input=render_all())
+            _kubectl(
+                kubeconfig,
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd",
+                "-l",
+                "app.kubernetes.io/part-of=cloudinfer",
+            )
+            _kubectl(
+                kubeconfig, "apply", "-f", "-", input=_namespace_yaml(DEFAULT_OPERATOR_NAMESPACE)
+            )
+            log_path = state / "operator.log"
+            _say(f"starting the operator; log: {log_path}")
+            with open(log_path, "ab") as log:
+                operator = subprocess.Popen(
+                    [sys.executable, "-m", "cloudinfer", "run", f"--kubeconfig={kubeconfig}"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+            _say(f"applying {examples}")
+            _kubectl(kubeconfig, "apply", "-R", "-f", str(examples))
+            _kubectl(
+                kubeconfig,
+                "wait",
+                "--for=condition=Ready",
+                "--timeout=120s",
+                "providerconfigs.cloudinfer.io",
+                "--all",
+                "--all-namespaces",
+            )
+            print(
+                _kubectl(kubeconfig, "get", "cloudinfer", "--all-namespaces", "-o", "wide"),
+                flush=True,
+            )
+            _say(f"ready. In another shell: export KUBECONFIG={kubeconfig.resolve()}")
+            _say("Ctrl-C (or `make dev-down`) stops everything")
+            while not stop.wait(1):
+                if operator.poll() is not None:
+                    _say(f"the operator exited with {operator.returncode}; see {log_path}")
+                    return 1
+            return 0
+        finally:
+            if operator is not None and operator.poll() is None:
+                operator.terminate()
+                try:
+                    operator.wait(30)
+                except subprocess.TimeoutExpired:
+                    operator.kill()
+            cp.stop()
+            _say("stopped")
+
+
+def _namespace_yaml(name: str) -> str:
+    return f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"

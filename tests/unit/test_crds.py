@@ -1,0 +1,62 @@
+"""The checked-in CRDs are exactly what the models generate, and are useful to `kubectl explain`."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cloudinfer.api import ALL_KINDS
+from cloudinfer.api.crds import crd, files
+
+CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
+
+
+def test_crds_directory_is_up_to_date() -> None:
+    on_disk = {p.name: p.read_text() for p in CRD_DIR.glob("*.yaml")}
+    generated = files()
+    assert sorted(on_disk) == sorted(generated), "run `cloudinfer crds --output-dir crds`"
+    for name, text in generated.items():
+        assert yaml.safe_load(on_disk[name]) == yaml.safe_load(text), (
+            f"crds/{name} is stale: run `cloudinfer crds --output-dir crds`"
+        )
+
+
+def _walk(schema: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
+    found = [(path, schema)]
+    for name, sub in schema.get("properties", {}).items():
+        found += _walk(sub, f"{path}.{name}")
+    if "items" in schema:
+        found += _walk(schema["items"], f"{path}[]")
+    if isinstance(schema.get("additionalProperties"), dict):
+        found += _walk(schema["additionalProperties"], f"{path}{{}}")
+    return found
+
+
+@pytest.mark.parametrize("info", ALL_KINDS, ids=lambda i: i.kind)
+def test_every_field_has_a_description_and_no_json_schema_leftovers(info: Any) -> None:
+    root = crd(info)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for path, node in _walk(root["properties"]["spec"], "spec") + _walk(
+        root["properties"]["status"], "status"
+    ):
+        assert node.get("description"), f"{info.kind} {path} has no description"
+        assert not {"$ref", "anyOf", "oneOf", "allOf", "title", "$defs"} & node.keys(), path
+        if "exclusiveMinimum" in node:
+            assert node["exclusiveMinimum"] is True and "minimum" in node, path
+
+
+@pytest.mark.parametrize("info", ALL_KINDS, ids=lambda i: i.kind)
+def test_names_and_columns(info: Any) -> None:
+    doc = crd(info)
+    names = doc["spec"]["names"]
+    assert "isvc" not in names.get("shortNames", [])  # KServe's
+    assert "cloudinfer" in names["categories"]
+    version = doc["spec"]["versions"][0]
+    assert version["subresources"] == {"status": {}}
+    columns = {c["name"] for c in version["additionalPrinterColumns"]}
+    assert {"Ready", "Age"} <= columns
+
+
+def test_short_names_are_unique() -> None:
+    seen: list[str] = [s for info in ALL_KINDS for s in info.short_names]
+    assert len(seen) == len(set(seen))
