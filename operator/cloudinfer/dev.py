@@ -12,8 +12,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from cloudinfer.api.crds import render_all
 from cloudinfer.controlplane import Binaries, ControlPlane, ensure_binaries
+from cloudinfer.controlplane.kubectl import install_crds, kubectl
 from cloudinfer.handlers.options import DEFAULT_OPERATOR_NAMESPACE
 
 
@@ -45,17 +45,29 @@ def _pid_file(path: Path) -> Iterator[None]:
         path.unlink(missing_ok=True)
 
 
-def _kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> str:
-    result = subprocess.run(
-        ["kubectl", f"--kubeconfig={kubeconfig}", *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
+def _kubectl(kubeconfig: Path, *args: str) -> str:
+    return kubectl(kubeconfig, *args).stdout
+
+
+def start_operator(kubeconfig: Path, log_path: Path, *extra_args: str) -> subprocess.Popen[bytes]:
+    """`cloudinfer run` as a child process logging to `log_path` (also used by the tests)."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cloudinfer", "run", f"--kubeconfig={kubeconfig}", *extra_args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 30) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _start_control_plane(state: Path, binaries: Binaries) -> ControlPlane:
@@ -87,28 +99,10 @@ def run_dev_stack(state: Path, examples: Path) -> int:
         operator: subprocess.Popen[bytes] | None = None
         try:
             kubeconfig = cp.kubeconfig
-            _kubectl(kubeconfig, "apply", "--server-side", "-f", "-", input=render_all())
-            _kubectl(
-                kubeconfig,
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                "crd",
-                "-l",
-                "app.kubernetes.io/part-of=cloudinfer",
-            )
-            _kubectl(
-                kubeconfig, "apply", "-f", "-", input=_namespace_yaml(DEFAULT_OPERATOR_NAMESPACE)
-            )
+            install_crds(kubeconfig, DEFAULT_OPERATOR_NAMESPACE)
             log_path = state / "operator.log"
             _say(f"starting the operator; log: {log_path}")
-            with open(log_path, "ab") as log:
-                operator = subprocess.Popen(
-                    [sys.executable, "-m", "cloudinfer", "run", f"--kubeconfig={kubeconfig}"],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                )
+            operator = start_operator(kubeconfig, log_path)
             _say(f"applying {examples}")
             _kubectl(kubeconfig, "apply", "-R", "-f", str(examples))
             _kubectl(
@@ -132,15 +126,7 @@ def run_dev_stack(state: Path, examples: Path) -> int:
                     return 1
             return 0
         finally:
-            if operator is not None and operator.poll() is None:
-                operator.terminate()
-                try:
-                    operator.wait(30)
-                except subprocess.TimeoutExpired:
-                    operator.kill()
+            if operator is not None:
+                stop_process(operator)
             cp.stop()
             _say("stopped")
-
-
-def _namespace_yaml(name: str) -> str:
-    return f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"

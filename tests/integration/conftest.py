@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ import pytest
 
 from cloudinfer.api.kinds import GROUP, VERSION
 from cloudinfer.controlplane import ControlPlane
+from cloudinfer.controlplane.kubectl import install_crds, kubectl
+from cloudinfer.dev import start_operator, stop_process
 from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,16 +42,7 @@ class Cluster:
     def kubectl(
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["kubectl", f"--kubeconfig={self.kubeconfig}", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
-        return result
+        return kubectl(self.kubeconfig, *args, input=input, check=check, timeout=60)
 
     @property
     def core(self) -> kubernetes.client.CoreV1Api:
@@ -103,16 +95,7 @@ def cluster() -> Iterator[Cluster]:
         )
         api = kubernetes.client.ApiClient(configuration)
         cl = Cluster(cp, api)
-        cl.kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
-        cl.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd",
-            "-l",
-            "app.kubernetes.io/part-of=cloudinfer",
-        )
-        cl.kubectl("create", "namespace", OPERATOR_NAMESPACE)
+        install_crds(cp.kubeconfig, OPERATOR_NAMESPACE)
         yield cl
         api.close()
 
@@ -129,22 +112,9 @@ class Operator:
 @pytest.fixture(scope="session")
 def operator(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudinfer",
-                "run",
-                f"--kubeconfig={cluster.kubeconfig}",
-                f"--operator-namespace={OPERATOR_NAMESPACE}",
-                "--verbose",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    proc = start_operator(
+        cluster.kubeconfig, log_path, f"--operator-namespace={OPERATOR_NAMESPACE}", "--verbose"
+    )
     op = Operator(proc, log_path)
     wait_for(
         lambda: (
@@ -155,12 +125,7 @@ def operator(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     )
     assert proc.poll() is None, f"operator exited:\n{op.log()}"
     yield op
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc)
     if os.environ.get("CLOUDINFER_SHOW_OPERATOR_LOG"):
         print(op.log())
 

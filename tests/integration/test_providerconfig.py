@@ -5,10 +5,21 @@ from __future__ import annotations
 import json
 import uuid
 
+from kubernetes.client.exceptions import ApiException
+
 from tests.integration.conftest import OPERATOR_NAMESPACE, Cluster, Operator
 from tests.support import wait_for
 
 PLURAL = "providerconfigs"
+
+
+def apply_provider_config(
+    cluster: Cluster, namespace: str | None, name: str, spec: dict[str, object]
+) -> None:
+    kind = "ProviderConfig" if namespace else "ClusterProviderConfig"
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    manifest = {"apiVersion": "cloudinfer.io/v1alpha1", "kind": kind, "metadata": metadata}
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({**manifest, "spec": spec}))
 
 
 def apply_pc(
@@ -19,32 +30,17 @@ def apply_pc(
     secret: str = "creds",
     **extra: object,
 ) -> None:
-    spec = {
-        "cloud": cloud,
-        "region": "cn-shanghai",
-        "credentialsSecretRef": {"name": secret},
-        **extra,
-    }
-    cluster.kubectl(
-        "apply",
-        "-f",
-        "-",
-        input=json.dumps(
-            {
-                "apiVersion": "cloudinfer.io/v1alpha1",
-                "kind": "ProviderConfig",
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": spec,
-            }
-        ),
-    )
+    spec = {"cloud": cloud, "region": "cn-shanghai", "credentialsSecretRef": {"name": secret}}
+    apply_provider_config(cluster, namespace, name, {**spec, **extra})
 
 
 def put_secret(cluster: Cluster, namespace: str, name: str, values: dict[str, str]) -> None:
     body = {"metadata": {"name": name}, "stringData": values}
     try:
         cluster.core.create_namespaced_secret(namespace, body)
-    except Exception:
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
         cluster.core.replace_namespaced_secret(name, namespace, {**body, "data": None})
 
 
@@ -125,23 +121,12 @@ def test_cluster_provider_config_reads_the_operator_namespace(
 ) -> None:
     name = f"cpc-{uuid.uuid4().hex[:8]}"
     secret = f"{name}-creds"
-    cluster.kubectl(
-        "apply",
-        "-f",
-        "-",
-        input=json.dumps(
-            {
-                "apiVersion": "cloudinfer.io/v1alpha1",
-                "kind": "ClusterProviderConfig",
-                "metadata": {"name": name},
-                "spec": {
-                    "cloud": "huawei-fabric",
-                    "region": "cn-north-4",
-                    "credentialsSecretRef": {"name": secret},
-                },
-            }
-        ),
-    )
+    spec = {
+        "cloud": "huawei-fabric",
+        "region": "cn-north-4",
+        "credentialsSecretRef": {"name": secret},
+    }
+    apply_provider_config(cluster, None, name, spec)
     try:
         cond = cluster.wait_condition(
             "clusterproviderconfigs", name, None, "False", "SecretNotFound"

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from cloudinfer.api.kinds import ALL_KINDS, CATEGORY, GROUP, VERSION, KindInfo
+from cloudinfer.api.kinds import ALL_KINDS, CATEGORY, GROUP, PART_OF_LABEL, VERSION, KindInfo
 from cloudinfer.api.schema import model_schema
 
 
@@ -60,7 +60,7 @@ def crd(info: KindInfo) -> dict[str, Any]:
         "kind": "CustomResourceDefinition",
         "metadata": {
             "name": info.crd_name,
-            "labels": {"app.kubernetes.io/part-of": "cloudinfer"},
+            "labels": {PART_OF_LABEL: "cloudinfer"},
         },
         "spec": {
             "group": GROUP,

@@ -11,6 +11,7 @@ from cloudinfer.api.providerconfig import ProviderConfigSpec, ProviderConfigStat
 GROUP = "cloudinfer.io"
 VERSION = "v1alpha1"
 CATEGORY = "cloudinfer"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,46 @@
+"""kubectl against a given kubeconfig, and installing the CRDs: shared by `cloudinfer dev` and
+the integration tests, which drive the cluster the way a user does."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from cloudinfer.api.crds import render_all
+from cloudinfer.api.kinds import PART_OF_LABEL
+
+
+class KubectlError(RuntimeError):
+    pass
+
+
+def kubectl(
+    kubeconfig: Path, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise KubectlError(f"kubectl {' '.join(args)} failed:\n{result.stderr.strip()}")
+    return result
+
+
+def install_crds(kubeconfig: Path, namespace: str) -> None:
+    """Apply the generated CRDs, wait until they are served, and create the operator's
+    namespace (idempotent)."""
+    kubectl(kubeconfig, "apply", "--server-side", "-f", "-", input=render_all())
+    kubectl(
+        kubeconfig,
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd",
+        "-l",
+        f"{PART_OF_LABEL}=cloudinfer",
+    )
+    manifest = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n"
+    kubectl(kubeconfig, "apply", "-f", "-", input=manifest)
