@@ -9,7 +9,6 @@ from typing import Any
 import kopf
 
 from cloudinfer.handlers.options import RunOptions
-from cloudinfer.kube import Kube, load_api_client
 
 FINALIZER = "cloudinfer.io/finalizer"
 
@@ -52,7 +51,6 @@ def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     options: RunOptions = memo.options
     apply_settings(settings, options)
-    memo.kube = Kube(load_api_client(options.kubeconfig))
 
 
 @kopf.on.login()
