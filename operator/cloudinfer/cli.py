@@ -1,4 +1,4 @@
-"""`cloudinfer` command line: run | crds | control-plane | dev."""
+"""`cloudinfer` command line: run | crds | emulator | control-plane | dev."""
 
 from __future__ import annotations
 
@@ -52,6 +52,42 @@ def _cmd_control_plane(args: argparse.Namespace) -> int:
     from cloudinfer.dev import serve_control_plane
 
     return serve_control_plane(Path(args.dir), binaries)
+
+
+def _cmd_emulator(args: argparse.Namespace) -> int:
+    from cloudinfer.emulator.app import DEV_ACCESS_KEY, EmulatorConfig, parse_access_key, run
+    from cloudinfer.emulator.eas.service import Timing
+    from cloudinfer.emulator.faults import FaultRule
+
+    try:
+        keys = [parse_access_key(k) for k in args.access_key] or [DEV_ACCESS_KEY]
+        faults = [FaultRule.parse(f) for f in args.fault]
+    except ValueError as exc:
+        print(f"cloudinfer emulator: {exc}", file=sys.stderr)
+        return 2
+    timing = Timing(
+        deploy_seconds=args.deploy_seconds,
+        update_seconds=args.update_seconds,
+        stop_seconds=args.stop_seconds,
+        delete_seconds=args.delete_seconds,
+    )
+    config = EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        region=args.region,
+        access_keys=keys,
+        timing=timing,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+        faults=faults,
+    )
+    print(
+        f"cloudinfer emulator listening on http://{args.host}:{args.port} "
+        f"(region {args.region}, {len(keys)} access key(s))",
+        file=sys.stderr,
+        flush=True,
+    )
+    run(config)
+    return 0
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
@@ -108,6 +144,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cp.add_argument("--dir", default=".dev", help="where `up` writes kubeconfig and logs")
     cp.set_defaults(func=_cmd_control_plane)
+
+    emu = sub.add_parser("emulator", help="run the local cloud API emulator")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=18080)
+    emu.add_argument(
+        "--region", default="cn-shanghai", help="region of requests whose Host does not name one"
+    )
+    emu.add_argument(
+        "--access-key",
+        action="append",
+        default=[],
+        metavar="ID:SECRET[:TOKEN[:ACCOUNT]]",
+        help="accepted credentials (repeatable); default dev-access-key-id:dev-access-key-secret",
+    )
+    emu.add_argument(
+        "--deploy-seconds",
+        type=float,
+        default=5.0,
+        help="create/clone/start until every instance runs",
+    )
+    emu.add_argument("--update-seconds", type=float, default=3.0)
+    emu.add_argument("--stop-seconds", type=float, default=2.0)
+    emu.add_argument("--delete-seconds", type=float, default=2.0)
+    emu.add_argument("--state-dir", help="persist services here so a restart keeps them")
+    emu.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="kind=...,operation=...",
+        help="inject a fault (repeatable), e.g. kind=error,operation=CreateService,"
+        "rate=0.2,status=503,code=ServiceUnavailable",
+    )
+    emu.set_defaults(func=_cmd_emulator)
 
     dev = sub.add_parser("dev", help="local stack: control plane, CRDs, operator, examples")
     dev.add_argument("--dir", default=".dev", help="state directory (kubeconfig, logs)")
