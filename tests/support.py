@@ -27,3 +27,24 @@ def wait_for(
                 f"timed out after {timeout}s waiting for {what}; last value: {last!r}"
             )
         time.sleep(interval)
+
+
+async def async_wait_for(
+    probe: Callable[[], T | None],
+    timeout: float = 30.0,
+    what: str = "condition",
+    interval: float = 0.01,
+) -> T:
+    """`wait_for` for async tests: yields to the event loop between probes."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}; last value: {last!r}"
+            )
+        await asyncio.sleep(interval)
