@@ -31,20 +31,20 @@ def wait_for(
 
 async def async_wait_for(
     probe: Callable[[], T | None],
-    timeout: float = 30.0,
+    within: float = 30.0,
     what: str = "condition",
     interval: float = 0.01,
 ) -> T:
     """`wait_for` for async tests: yields to the event loop between probes."""
     import asyncio
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         last = probe()
         if last:
             return last
         if time.monotonic() > deadline:
             raise AssertionError(
-                f"timed out after {timeout}s waiting for {what}; last value: {last!r}"
+                f"timed out after {within}s waiting for {what}; last value: {last!r}"
             )
         await asyncio.sleep(interval)
