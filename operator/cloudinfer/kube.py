@@ -6,12 +6,18 @@ blocks. Nothing here logs object contents: Secrets pass through this module."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+from datetime import UTC, datetime
 from typing import Any
 
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
 from cloudinfer.api.kinds import GROUP, VERSION, KindInfo
+
+EVENT_COMPONENT = "cloudinfer"
+log = logging.getLogger(__name__)
 
 
 def load_api_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClient:
@@ -78,3 +84,77 @@ class Kube:
         except ApiException as exc:
             if exc.status != 404:  # deleted meanwhile: nothing left to report on
                 raise
+
+    async def patch_metadata(
+        self, info: KindInfo, namespace: str | None, name: str, metadata: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Merge-patch metadata (finalizers, annotations). Include `resourceVersion` for
+        optimistic concurrency: a stale patch fails with 409 instead of clobbering."""
+        obj = await self._custom(
+            "patch_{scope}_custom_object", info, namespace, name, {"metadata": metadata}
+        )
+        return dict(obj)
+
+    async def apply_secret(
+        self,
+        namespace: str,
+        name: str,
+        data: dict[str, str],
+        owner: dict[str, Any],
+        labels: dict[str, str],
+    ) -> None:
+        """Create or replace an Opaque Secret owned by `owner` (an ownerReference)."""
+        body: Any = {  # the client accepts plain dicts for V1Secret
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": labels,
+                "ownerReferences": [owner],
+            },
+            "stringData": data,
+        }
+        try:
+            await asyncio.to_thread(self._core.create_namespaced_secret, namespace, body)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            await asyncio.to_thread(self._core.replace_namespaced_secret, name, namespace, body)
+
+    async def post_event(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
+        """A core/v1 Event about `obj`. Failing to post is logged, never raised: an Event
+        is a courtesy, not part of reconciling."""
+        meta = obj.get("metadata", {})
+        namespace = meta.get("namespace") or "default"
+        now = datetime.now(UTC)
+        body: Any = {
+            "metadata": {"generateName": f"{meta.get('name', 'object')}.", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": obj.get("apiVersion"),
+                "kind": obj.get("kind"),
+                "name": meta.get("name"),
+                "namespace": meta.get("namespace"),
+                "uid": meta.get("uid"),
+            },
+            "type": type_,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": EVENT_COMPONENT},
+            "reportingComponent": EVENT_COMPONENT,
+            "reportingInstance": socket.gethostname(),
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            await asyncio.to_thread(self._core.create_namespaced_event, namespace, body)
+        except ApiException as exc:
+            log.warning(
+                "could not post event %s on %s/%s: %s",
+                reason,
+                namespace,
+                meta.get("name"),
+                exc.reason,
+            )

@@ -20,4 +20,8 @@ def test_crds_prints_every_kind() -> None:
     result = run("crds")
     assert result.returncode == 0
     names = {d["metadata"]["name"] for d in yaml.safe_load_all(result.stdout) if d}
-    assert names == {"providerconfigs.cloudinfer.io", "clusterproviderconfigs.cloudinfer.io"}
+    assert names == {
+        "providerconfigs.cloudinfer.io",
+        "clusterproviderconfigs.cloudinfer.io",
+        "inferenceservices.cloudinfer.io",
+    }

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from cloudinfer.api.inferenceservice import InferenceServiceSpec, InferenceServiceStatus
 from cloudinfer.api.providerconfig import ProviderConfigSpec, ProviderConfigStatus
 
 GROUP = "cloudinfer.io"
@@ -92,4 +93,29 @@ CLUSTER_PROVIDER_CONFIG = KindInfo(
     columns=_PROVIDER_COLUMNS,
 )
 
-ALL_KINDS: tuple[KindInfo, ...] = (PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG)
+INFERENCE_SERVICE = KindInfo(
+    kind="InferenceService",
+    plural="inferenceservices",
+    singular="inferenceservice",
+    scope="Namespaced",
+    description="A model inference service on PAI-EAS, created, updated, scaled, stopped and "
+    "deleted from this resource (or adopted read-only).",
+    spec=InferenceServiceSpec,
+    status=InferenceServiceStatus,
+    short_names=("cisvc",),  # not KServe's isvc
+    columns=(
+        PrinterColumn("Service", ".status.serviceName", description="Name on the cloud"),
+        PrinterColumn("Phase", ".status.phase", description="Lifecycle phase"),
+        PrinterColumn(
+            "Progress",
+            ".status.progress",
+            type="integer",
+            description="Percent of instances running",
+        ),
+        *READY_COLUMNS,
+        PrinterColumn("Endpoint", ".status.endpoint", description="Preferred endpoint", priority=1),
+        AGE_COLUMN,
+    ),
+)
+
+ALL_KINDS: tuple[KindInfo, ...] = (PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG, INFERENCE_SERVICE)

@@ -17,8 +17,11 @@ class KubectlError(RuntimeError):
 def kubectl(
     kubeconfig: Path, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
+    # Discovery is cached per host:port; a fresh control plane on a reused port must not see
+    # another one's cache, so the cache lives beside its kubeconfig.
+    cache = kubeconfig.parent / "kubectl-cache"
     result = subprocess.run(
-        ["kubectl", f"--kubeconfig={kubeconfig}", *args],
+        ["kubectl", f"--kubeconfig={kubeconfig}", f"--cache-dir={cache}", *args],
         input=input,
         capture_output=True,
         text=True,

@@ -1,5 +1,5 @@
 """kopf wiring: importing this package registers every handler."""
 
-from cloudinfer.handlers import providerconfig, startup
+from cloudinfer.handlers import inferenceservice, providerconfig, startup
 
-__all__ = ["providerconfig", "startup"]
+__all__ = ["inferenceservice", "providerconfig", "startup"]

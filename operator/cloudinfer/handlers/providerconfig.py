@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import kopf
 from kubernetes.client.exceptions import ApiException
@@ -69,11 +69,8 @@ async def sync(
             or before.get("status") != ("True" if verdict.ready else "False")
             or before.get("reason") != verdict.reason
         ):
-            kopf.event(
-                cast(kopf.Body, fresh),
-                type="Normal" if verdict.ready else "Warning",
-                reason=verdict.reason,
-                message=verdict.message,
+            await kube.post_event(
+                fresh, "Normal" if verdict.ready else "Warning", verdict.reason, verdict.message
             )
             log = logger.info if verdict.ready else logger.warning
             log("Ready=%s (%s): %s", verdict.ready, verdict.reason, verdict.message)

@@ -10,12 +10,14 @@ import kopf
 
 from cloudinfer.handlers.options import RunOptions
 
-FINALIZER = "cloudinfer.io/finalizer"
+# kopf's own finalizer (kinds with kopf deletion handlers); the reconciler uses
+# cloudinfer.reconcile.managed.FINALIZER for the cloud-backed kinds.
+KOPF_FINALIZER = "cloudinfer.io/kopf-finalizer"
 
 
 def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None:
     persistence = settings.persistence
-    persistence.finalizer = FINALIZER
+    persistence.finalizer = KOPF_FINALIZER
     # Handler progress lives in status (status.kopf), which Argo CD ignores; the diff base is
     # one stable annotation rewritten only when the spec changes. Nothing is written per poll.
     persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
@@ -51,6 +53,18 @@ def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     options: RunOptions = memo.options
     apply_settings(settings, options)
+    # Created here so the work queue's tasks run inside kopf's context (Events can be posted).
+    from cloudinfer.handlers.inferenceservice import Runtime
+
+    memo.runtime = Runtime(memo.kube, options)
+    memo.runtime.start()
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    runtime = getattr(memo, "runtime", None)
+    if runtime is not None:
+        await runtime.stop()
 
 
 @kopf.on.login()

@@ -103,6 +103,10 @@ class EasClient:
     async def aclose(self) -> None:
         await self.transport.aclose()
 
+    def set_credentials(self, credentials: Credentials) -> None:
+        """Use rotated credentials from the next request on."""
+        self._credentials = credentials
+
     def _sign(self, request: CloudRequest, host: str) -> dict[str, str]:
         return signing.sign(
             request.method,

@@ -1,0 +1,305 @@
+"""InferenceService on PAI-EAS.
+
+Pure parts first (name normalisation, spec → service config, drift, status mapping), then the
+adapter that calls the client and reads the batch observer's snapshot."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import re
+from typing import Any
+
+from cloudinfer.adapters.base import OWNER_LABEL, RESOURCE_LABEL, ManagedResource, Observation
+from cloudinfer.api.inferenceservice import EasAutoscaling, InferenceServiceSpec
+from cloudinfer.clouds.eas import EasClient, EasService
+from cloudinfer.clouds.errors import NotFound
+from cloudinfer.observer.batch import BatchObserver
+
+PHASES = {
+    "Creating": "Creating",
+    "Waiting": "Creating",
+    "Pending": "Pending",
+    "Deploying": "Creating",
+    "Cloning": "Creating",
+    "Starting": "Starting",
+    "Running": "Running",
+    "Updating": "Updating",
+    "HotUpdate": "Updating",
+    "Scaling": "Updating",
+    "Committing": "Updating",
+    "Stopping": "Stopping",
+    "Stopped": "Stopped",
+    "Failed": "Failed",
+    "Deleting": "Deleting",
+    "DeleteFailed": "Failed",
+    "Complete": "Running",
+}
+TRANSITIONAL = {"Creating", "Pending", "Starting", "Updating", "Stopping", "Deleting"}
+
+
+# -- pure mapping ----------------------------------------------------------------------------
+
+
+def normalize_name(name: str) -> str:
+    """metadata.name → an EAS service name: lower-case letters, digits, underscores."""
+    out = re.sub(r"[^a-z0-9_]", "_", name.lower())
+    if not out or not out[0].isalpha():
+        out = "s_" + out
+    return out[:64]
+
+
+def external_name(spec: InferenceServiceSpec, metadata_name: str) -> str:
+    return spec.service_name or normalize_name(metadata_name)
+
+
+def desired_config(spec: InferenceServiceSpec, name: str) -> dict[str, Any]:
+    """The EAS service config (CreateService body) the spec asks for. Typed fields win over
+    the passthrough `config`."""
+    eas = spec.eas
+    config: dict[str, Any] = copy.deepcopy(eas.config or {})
+    config["name"] = name
+    if eas.processor:
+        config["processor"] = eas.processor
+    if eas.model_path:
+        config["model_path"] = eas.model_path
+    if eas.containers:
+        config["containers"] = [
+            {
+                k: v
+                for k, v in {
+                    "image": c.image,
+                    "script": c.command,
+                    "port": c.port,
+                    "env": [{"name": n, "value": v} for n, v in sorted(c.env.items())] or None,
+                }.items()
+                if v is not None
+            }
+            for c in eas.containers
+        ]
+    meta = config.get("metadata")
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    meta["instance"] = eas.instances
+    for key, value in (
+        ("cpu", eas.cpu),
+        ("memory", eas.memory),
+        ("gpu", eas.gpu),
+        ("resource", eas.resource_group),
+    ):
+        if value is not None:
+            meta[key] = value
+    config["metadata"] = meta
+    return config
+
+
+def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, sub in value.items():
+            out.update(_leaves(sub, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def config_drift(desired: dict[str, Any], actual: dict[str, Any], autoscaled: bool) -> list[str]:
+    """Fields the spec sets whose cloud value differs. Only what the spec says is compared,
+    so fields the cloud adds never count as drift; with autoscaling the instance count
+    belongs to the autoscaler."""
+    want, have = _leaves(desired), _leaves(actual)
+    skip = {"name"} | ({"metadata.instance"} if autoscaled else set())
+    return [
+        f"{path}: cloud has {json.dumps(have.get(path))}, spec wants {json.dumps(value)}"
+        for path, value in sorted(want.items())
+        if path not in skip and have.get(path) != value
+    ]
+
+
+def autoscaling_fingerprint(autoscaling: EasAutoscaling | None) -> str | None:
+    if autoscaling is None:
+        return None
+    raw = json.dumps(autoscaling.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def autoscaler_request(autoscaling: EasAutoscaling) -> tuple[int, int, list[dict[str, Any]]]:
+    return (
+        autoscaling.min,
+        autoscaling.max,
+        [{"metricName": autoscaling.metric, "threshold": autoscaling.threshold}],
+    )
+
+
+def desired_labels(resource: ManagedResource) -> dict[str, str]:
+    spec: InferenceServiceSpec = resource.spec
+    return {
+        **spec.labels,
+        OWNER_LABEL: resource.uid,
+        RESOURCE_LABEL: f"{resource.namespace}.{resource.name}",
+    }
+
+
+def observation_of(service: EasService, resource: ManagedResource, manage: bool) -> Observation:
+    """EAS Service → the common observation, including drift against the spec."""
+    spec: InferenceServiceSpec = resource.spec
+    phase = PHASES.get(service.status, "Unknown")
+    total, running = service.total_instances, service.running_instances
+    if phase in ("Stopped", "Failed"):
+        progress = 0 if phase == "Failed" else None
+    elif total > 0:
+        progress = min(100, running * 100 // total)
+    else:
+        progress = 100 if phase == "Running" else 0
+    drift: list[str] = []
+    # Observe mode adopts: only what the spec explicitly asks for is compared.
+    want = desired_config(spec, service.name) if manage else _explicit_config(spec, service.name)
+    drift = config_drift(want, service.config, spec.eas.autoscaling is not None)
+    stopped_now = phase in ("Stopped", "Stopping")
+    if manage and spec.stopped != stopped_now and phase not in ("Failed", "Deleting"):
+        drift.append(f"stopped: cloud is {service.status}, spec wants stopped={spec.stopped}")
+    if manage and autoscaling_fingerprint(spec.eas.autoscaling) not in (
+        None,
+        resource.status.get("appliedAutoscaling"),
+    ):
+        drift.append("autoscaling: not yet applied")
+    endpoints = {
+        k: v
+        for k, v in (
+            ("internet", service.internet_endpoint),
+            ("intranet", service.intranet_endpoint),
+        )
+        if v
+    }
+    connection = {
+        "internetEndpoint": service.internet_endpoint,
+        "intranetEndpoint": service.intranet_endpoint,
+        "token": service.access_token.get_secret_value(),
+        "serviceName": service.name,
+    }
+    message = service.message or service.reason
+    return Observation(
+        exists=True,
+        owner_uid=service.labels.get(OWNER_LABEL),
+        up_to_date=not drift,
+        drift=tuple(drift),
+        phase=phase,
+        cloud_status=service.status,
+        transitional=phase in TRANSITIONAL,
+        failed=phase == "Failed",
+        deleting=phase == "Deleting",
+        stopped=phase == "Stopped",
+        progress=progress,
+        external_id=service.service_id,
+        endpoints=endpoints,
+        endpoint=endpoints.get("internet") or endpoints.get("intranet"),
+        instances={"total": total, "running": running, "pending": service.pending_instances},
+        message=message,
+        connection={k: v for k, v in connection.items() if v},
+    )
+
+
+def _explicit_config(spec: InferenceServiceSpec, name: str) -> dict[str, Any]:
+    """Observe mode: the fields the user wrote (defaults such as instances=1 excluded)."""
+    full = desired_config(spec, name)
+    explicit = spec.eas.model_fields_set
+    meta = {
+        k: v
+        for k, v in full.get("metadata", {}).items()
+        if {"instance": "instances", "resource": "resource_group"}.get(k, k) in explicit
+    }
+    out = {k: v for k, v in full.items() if k not in ("metadata",)}
+    if meta:
+        out["metadata"] = meta
+    return out
+
+
+def is_transitional(service: EasService) -> bool:
+    return PHASES.get(service.status, "Unknown") in TRANSITIONAL
+
+
+def fingerprint(service: EasService) -> object:
+    return (
+        service.status,
+        service.reason,
+        service.message,
+        service.total_instances,
+        service.running_instances,
+        service.pending_instances,
+        service.update_time,
+        json.dumps(service.config, sort_keys=True),
+        tuple(sorted(service.labels.items())),
+        service.internet_endpoint,
+        service.intranet_endpoint,
+    )
+
+
+# -- the adapter -----------------------------------------------------------------------------
+
+
+class EasInferenceServiceAdapter:
+    def __init__(
+        self,
+        client: EasClient,
+        observer: BatchObserver[EasService, Any],
+        workspace_id: str | None = None,
+    ) -> None:
+        self.client, self.observer, self.workspace_id = client, observer, workspace_id
+
+    async def observe(
+        self, resource: ManagedResource, fresh: bool = False, manage: bool = True
+    ) -> Observation:
+        service = None if fresh else self.observer.get(resource.external_name)
+        if service is None:
+            # Absent from the last listing: it may be newer than the listing, so ask directly.
+            try:
+                service = await self.client.describe_service(resource.external_name)
+            except NotFound:
+                return Observation(exists=False)
+        return observation_of(service, resource, manage)
+
+    async def create(self, resource: ManagedResource) -> None:
+        spec: InferenceServiceSpec = resource.spec
+        config = desired_config(spec, resource.external_name)
+        labels = desired_labels(resource)
+        if spec.clone_from is not None:
+            # The source's config, overridden by what the spec sets explicitly.
+            overrides = _explicit_config(spec, resource.external_name)
+            await self.client.clone_service(spec.clone_from.service_name, overrides, labels)
+        else:
+            await self.client.create_service(
+                config, labels, spec.eas.workspace_id or self.workspace_id
+            )
+        self.observer.poke()
+
+    async def update(self, resource: ManagedResource, observation: Observation) -> dict[str, Any]:
+        spec: InferenceServiceSpec = resource.spec
+        recorded: dict[str, Any] = {}
+        config_changes = [
+            d for d in observation.drift if not d.startswith(("stopped:", "autoscaling:"))
+        ]
+        if config_changes:
+            patch = desired_config(spec, resource.external_name)
+            patch.pop("name", None)
+            if spec.eas.autoscaling is not None:
+                patch.get("metadata", {}).pop("instance", None)
+            await self.client.update_service(resource.external_name, patch)
+        if spec.stopped and not observation.stopped and observation.phase != "Stopping":
+            await self.client.stop_service(resource.external_name)
+        elif not spec.stopped and observation.phase in ("Stopped",):
+            await self.client.start_service(resource.external_name)
+        applied = autoscaling_fingerprint(spec.eas.autoscaling)
+        if spec.eas.autoscaling is not None and applied != resource.status.get(
+            "appliedAutoscaling"
+        ):
+            await self.client.update_autoscaler(
+                resource.external_name, *autoscaler_request(spec.eas.autoscaling)
+            )
+            recorded["appliedAutoscaling"] = applied
+        self.observer.poke()
+        return recorded
+
+    async def delete(self, resource: ManagedResource) -> None:
+        with contextlib.suppress(NotFound):  # already gone is what we wanted
+            await self.client.delete_service(resource.external_name)
+        self.observer.poke()

@@ -1,0 +1,229 @@
+"""InferenceService: a PAI-EAS (and, later, ModelArts) inference service."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
+
+from cloudinfer.api.common import DNS_SUBDOMAIN, ApiModel, StatusBase, cel_rules
+from cloudinfer.api.providerconfig import PollIntervals
+
+# PAI-EAS service names: lower-case letters, digits and underscores, starting with a letter.
+EAS_SERVICE_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+
+PHASES = (
+    "Pending",
+    "Creating",
+    "Running",
+    "Updating",
+    "Stopping",
+    "Stopped",
+    "Starting",
+    "Failed",
+    "Deleting",
+    "Unknown",
+)
+
+
+class ProviderConfigReference(ApiModel):
+    """Which provider config (cloud account and region) to use."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
+    """Name of the ProviderConfig (same namespace) or ClusterProviderConfig."""
+    kind: Literal["ProviderConfig", "ClusterProviderConfig"] = "ProviderConfig"
+    """`ProviderConfig` (default) or `ClusterProviderConfig`."""
+
+
+class LocalSecretReference(ApiModel):
+    """A Secret in the resource's namespace."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
+    """Name of the Secret; it is created and owned by this resource."""
+
+
+class CloneSource(ApiModel):
+    """An existing service to clone (PAI-EAS CloneService)."""
+
+    service_name: str = Field(pattern=EAS_SERVICE_NAME)
+    """Name of the service to copy, in the same region and account."""
+
+
+class EasContainer(ApiModel):
+    """A container of a custom-image service."""
+
+    image: str = Field(min_length=1, max_length=1024)
+    """Image reference, e.g. `registry.cn-shanghai.aliyuncs.com/eas/echo:v1`."""
+    command: str | None = Field(default=None, max_length=4096)
+    """Command the container runs (EAS `script`)."""
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """Port the container serves on."""
+    env: dict[str, str] = Field(default_factory=dict, json_schema_extra={"maxProperties": 100})
+    """Environment variables."""
+
+
+class EasAutoscaling(ApiModel):
+    """Horizontal autoscaling (PAI-EAS UpdateServiceAutoScaler)."""
+
+    model_config = cel_rules(
+        {"rule": "self.min <= self.max", "message": "min must not exceed max", "fieldPath": ".min"}
+    )
+
+    min: int = Field(ge=0, le=1000)
+    """Fewest instances."""
+    max: int = Field(ge=1, le=1000)
+    """Most instances."""
+    metric: Literal["qps", "cpu"] = "qps"
+    """What to scale on: `qps` per instance or `cpu` utilisation (percent)."""
+    threshold: float = Field(gt=0, le=100000)
+    """Target value of the metric per instance."""
+
+
+class EasSpec(ApiModel):
+    """The PAI-EAS service: common fields typed, anything else under `config`."""
+
+    processor: str | None = Field(default=None, max_length=256)
+    """Built-in processor, e.g. `tensorflow_cpu`, `pmml`; leave out for custom images."""
+    containers: list[EasContainer] = Field(default_factory=list, max_length=8)
+    """Containers of a custom-image service."""
+    model_path: str | None = Field(default=None, max_length=2048)
+    """Model location, e.g. `oss://bucket/path/model.tar.gz`."""
+    instances: int = Field(default=1, ge=0, le=1000)
+    """Number of instances (while no autoscaling is set)."""
+    cpu: int | None = Field(default=None, ge=1, le=512)
+    """vCPUs per instance."""
+    memory: int | None = Field(default=None, ge=1, le=4_000_000)
+    """Memory per instance in MB."""
+    gpu: int | None = Field(default=None, ge=0, le=64)
+    """GPUs per instance."""
+    resource_group: str | None = Field(default=None, max_length=128)
+    """Dedicated resource group id (EAS `metadata.resource`); public resources when unset."""
+    workspace_id: str | None = Field(default=None, max_length=64)
+    """PAI workspace; defaults to the provider config's."""
+    autoscaling: EasAutoscaling | None = None
+    """Autoscaling; when set, the autoscaler owns the instance count."""
+    config: dict[str, Any] | None = Field(
+        default=None, json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
+    )
+    """Any other EAS service config fields (as in CreateService's body), merged under the
+    typed fields above, which win."""
+
+
+_IMMUTABLE: list[JsonDict] = [
+    {
+        "rule": "has(self.serviceName) == has(oldSelf.serviceName) && "
+        "(!has(self.serviceName) || self.serviceName == oldSelf.serviceName)",
+        "message": "serviceName is immutable",
+        "fieldPath": ".serviceName",
+    },
+    {
+        "rule": "has(self.cloneFrom) == has(oldSelf.cloneFrom) && "
+        "(!has(self.cloneFrom) || self.cloneFrom == oldSelf.cloneFrom)",
+        "message": "cloneFrom is immutable",
+        "fieldPath": ".cloneFrom",
+    },
+    {
+        "rule": "self.providerConfigRef == oldSelf.providerConfigRef",
+        "message": "providerConfigRef is immutable",
+        "fieldPath": ".providerConfigRef",
+    },
+]
+
+
+class InferenceServiceSpec(ApiModel):
+    """The desired inference service."""
+
+    model_config = cel_rules(
+        *_IMMUTABLE,
+        {
+            "rule": "self.managementPolicy != 'Observe' || has(self.serviceName)",
+            "message": "serviceName is required when managementPolicy is Observe "
+            "(the service to adopt)",
+            "fieldPath": ".serviceName",
+            "reason": "FieldValueRequired",
+        },
+        {
+            "rule": "self.managementPolicy == 'Observe' || has(self.cloneFrom) || "
+            "has(self.eas.processor) || size(self.eas.containers) > 0 || has(self.eas.config)",
+            "message": "eas needs a processor, containers or config to run (or set cloneFrom)",
+            "fieldPath": ".eas",
+            "reason": "FieldValueRequired",
+        },
+    )
+
+    provider_config_ref: ProviderConfigReference
+    """The cloud account and region; immutable."""
+    service_name: str | None = Field(default=None, pattern=EAS_SERVICE_NAME)
+    """Name of the service on the cloud; immutable. Default: metadata.name with `-` and `.`
+    turned into `_` (EAS names are lower-case letters, digits and underscores)."""
+    clone_from: CloneSource | None = None
+    """Create by cloning this service (its config, overridden by `eas`); immutable."""
+    deletion_policy: Literal["Delete", "Orphan"] = "Delete"
+    """`Delete` removes the cloud service with this resource; `Orphan` leaves it running."""
+    management_policy: Literal["Manage", "Observe"] = "Manage"
+    """`Manage` creates and corrects the service; `Observe` adopts an existing service
+    read-only and never writes to it."""
+    stopped: bool = False
+    """Stop the service (instances released, config kept); false starts it again."""
+    labels: dict[str, str] = Field(default_factory=dict, json_schema_extra={"maxProperties": 20})
+    """Labels to put on the cloud service."""
+    write_connection_secret_to_ref: LocalSecretReference | None = None
+    """Secret to receive the endpoints and the access token (`token`, `internetEndpoint`,
+    `intranetEndpoint`). The token is never written to status."""
+    poll_intervals: PollIntervals | None = None
+    """Override the provider config's poll intervals for this service."""
+    eas: EasSpec
+    """The PAI-EAS service."""
+
+
+class Endpoints(ApiModel):
+    """Where the service answers."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    internet: str | None = None
+    """Public endpoint."""
+    intranet: str | None = None
+    """VPC endpoint."""
+
+
+class InstanceCounts(ApiModel):
+    """Instances as the cloud reports them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    total: int = 0
+    """Instances wanted."""
+    running: int = 0
+    """Instances serving."""
+    pending: int = 0
+    """Instances starting."""
+
+
+class InferenceServiceStatus(StatusBase):
+    """Observed state of the service."""
+
+    phase: str | None = Field(default=None, json_schema_extra={"enum": list(PHASES)})
+    """Lifecycle phase: Pending, Creating, Running, Updating, Stopping, Stopped, Starting,
+    Failed, Deleting or Unknown."""
+    cloud_status: str | None = None
+    """The status exactly as the cloud reports it."""
+    progress: int | None = Field(default=None, ge=0, le=100)
+    """Percent of instances running while the service is being deployed or scaled."""
+    service_name: str | None = None
+    """Name of the service on the cloud."""
+    service_id: str | None = None
+    """Id of the service on the cloud."""
+    endpoint: str | None = None
+    """The preferred endpoint (public if any, else VPC)."""
+    endpoints: Endpoints | None = None
+    """Every endpoint."""
+    instances: InstanceCounts | None = None
+    """Instance counts."""
+    message: str | None = None
+    """What is going on, or what went wrong, in words."""
+    applied_autoscaling: str | None = None
+    """Fingerprint of the autoscaling settings last sent to the cloud."""
+    failed_generation: int | None = None
+    """The generation whose spec the cloud refused (no retry until the spec changes)."""
