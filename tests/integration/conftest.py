@@ -3,14 +3,18 @@ the operator running as a subprocess (`cloudinfer run`), and a fresh namespace p
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kubernetes
 import pytest
 
@@ -136,6 +140,144 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     cluster.core.create_namespace({"metadata": {"name": name}})
     yield name
     # No namespace controller runs here, so objects are removed explicitly first.
-    for plural in ("providerconfigs",):
-        cluster.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, name, plural)
+    # InferenceServices first, and give them time to delete their cloud services while
+    # their ProviderConfig still exists.
+    custom = cluster.custom
+    custom.delete_collection_namespaced_custom_object(GROUP, VERSION, name, "inferenceservices")
+
+    def none_left() -> bool:
+        items = custom.list_namespaced_custom_object(GROUP, VERSION, name, "inferenceservices")
+        return not items["items"]
+
+    # A test that broke deletion fails on its own; teardown does not hide its result.
+    with contextlib.suppress(AssertionError):
+        wait_for(none_left, 30, "InferenceServices to be deleted")
+    custom.delete_collection_namespaced_custom_object(GROUP, VERSION, name, "providerconfigs")
     cluster.core.delete_namespace(name)
+
+
+# -- the cloud emulator ------------------------------------------------------------------------
+
+DEV_KEY = ("dev-access-key-id", "dev-access-key-secret")
+OTHER_ACCOUNT_KEY = ("other-id", "other-secret")
+
+
+@dataclass
+class Emulator:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.url}/_emulator{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def calls(
+        self, operation: str | None = None, target: str | None = None, since: float = 0.0
+    ) -> list[dict[str, Any]]:
+        params = f"?since={since}" + (f"&operation={operation}" if operation else "")
+        calls: list[dict[str, Any]] = self.admin("GET", f"/calls{params}")
+        return [c for c in calls if target in (None, c["target"])]
+
+    def fault(self, **rule: Any) -> int:
+        created: dict[str, Any] = self.admin("POST", "/faults", rule)
+        return int(created["id"])
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "/faults")
+
+    def services(self) -> list[dict[str, Any]]:
+        services: list[dict[str, Any]] = self.admin("GET", "/eas/services")
+        return services
+
+    def service(self, name: str) -> dict[str, Any] | None:
+        return next((s for s in self.services() if s["ServiceName"] == name), None)
+
+    def sdk(self, key: tuple[str, str] = DEV_KEY) -> Any:
+        """The official Alibaba SDK, for acting on the cloud as someone other than the operator."""
+        from alibabacloud_eas20210701.client import Client
+        from alibabacloud_tea_openapi import models as om
+
+        host = self.url.removeprefix("http://")
+        return Client(
+            om.Config(
+                access_key_id=key[0],
+                access_key_secret=key[1],
+                endpoint=host,
+                protocol="http",
+                region_id="cn-shanghai",
+            )
+        )
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    from cloudinfer.controlplane.local import free_port
+
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cloudinfer",
+                "emulator",
+                f"--port={port}",
+                "--deploy-seconds=2",
+                "--update-seconds=1",
+                "--stop-seconds=1",
+                "--delete-seconds=1",
+                f"--access-key={DEV_KEY[0]}:{DEV_KEY[1]}",
+                f"--access-key={OTHER_ACCOUNT_KEY[0]}:{OTHER_ACCOUNT_KEY[1]}::other-account",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    emu = Emulator(f"http://127.0.0.1:{port}", proc)
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"emulator exited: {log_path.read_text()}")
+        try:
+            return bool(emu.admin("GET", "/health")["ok"])
+        except httpx.HTTPError:
+            return False
+
+    wait_for(healthy, 30, "the emulator")
+    yield emu
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def eas_provider(cluster: Cluster, operator: Operator, emulator: Emulator, namespace: str) -> str:
+    """A Ready ProviderConfig named `emulator` in the test's namespace, polling fast."""
+    cluster.core.create_namespaced_secret(
+        namespace,
+        {
+            "metadata": {"name": "emulator-creds"},
+            "stringData": {"accessKeyId": DEV_KEY[0], "accessKeySecret": DEV_KEY[1]},
+        },
+    )
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps(
+            {
+                "apiVersion": "cloudinfer.io/v1alpha1",
+                "kind": "ProviderConfig",
+                "metadata": {"name": "emulator", "namespace": namespace},
+                "spec": {
+                    "cloud": "alibaba-eas",
+                    "region": "cn-shanghai",
+                    "endpoint": emulator.url,
+                    "credentialsSecretRef": {"name": "emulator-creds"},
+                    "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
+                },
+            }
+        ),
+    )
+    cluster.wait_condition("providerconfigs", "emulator", namespace, "True")
+    return "emulator"

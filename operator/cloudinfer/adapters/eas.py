@@ -270,11 +270,20 @@ class EasInferenceServiceAdapter:
             await self.client.create_service(
                 config, labels, spec.eas.workspace_id or self.workspace_id
             )
-        self.observer.poke()
+        self.observer.invalidate(resource.external_name)
 
     async def update(self, resource: ManagedResource, observation: Observation) -> dict[str, Any]:
-        spec: InferenceServiceSpec = resource.spec
         recorded: dict[str, Any] = {}
+        try:
+            await self._update(resource, observation, recorded)
+        finally:  # even a half-done update makes the snapshot stale
+            self.observer.invalidate(resource.external_name)
+        return recorded
+
+    async def _update(
+        self, resource: ManagedResource, observation: Observation, recorded: dict[str, Any]
+    ) -> None:
+        spec: InferenceServiceSpec = resource.spec
         config_changes = [
             d for d in observation.drift if not d.startswith(("stopped:", "autoscaling:"))
         ]
@@ -296,10 +305,8 @@ class EasInferenceServiceAdapter:
                 resource.external_name, *autoscaler_request(spec.eas.autoscaling)
             )
             recorded["appliedAutoscaling"] = applied
-        self.observer.poke()
-        return recorded
 
     async def delete(self, resource: ManagedResource) -> None:
         with contextlib.suppress(NotFound):  # already gone is what we wanted
             await self.client.delete_service(resource.external_name)
-        self.observer.poke()
+        self.observer.invalidate(resource.external_name)

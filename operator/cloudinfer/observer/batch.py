@@ -60,6 +60,7 @@ class BatchObserver(Generic[T, K]):
         self._prints: dict[str, object] = {}
         self._watchers: dict[str, dict[K, Intervals]] = {}
         self._fast_until = 0.0
+        self._written_at: dict[str, float] = {}  # item name → when we last changed it
         self._wake = asyncio.Event()
         self._first = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -81,7 +82,18 @@ class BatchObserver(Generic[T, K]):
         return sum(len(w) for w in self._watchers.values())
 
     def get(self, item_name: str) -> T | None:
+        """The item as of the last listing; None if absent, or if we changed it after that
+        listing began (the caller must then ask the cloud directly)."""
+        written = self._written_at.get(item_name)
+        if written is not None and (self.listed_at is None or self.listed_at <= written):
+            return None
         return self.snapshot.get(item_name)
+
+    def invalidate(self, item_name: str) -> None:
+        """We just changed `item_name` on the cloud: the snapshot's copy is stale, and the
+        account polls at the fast rate for a while."""
+        self._written_at[item_name] = self._clock()
+        self.poke()
 
     def poke(self) -> None:
         """Something was just changed on the cloud: poll at the fast rate for a while."""
@@ -126,6 +138,7 @@ class BatchObserver(Generic[T, K]):
 
     async def refresh(self) -> None:
         """List once and notify the watchers of everything that changed."""
+        started = self._clock()  # the listing shows the cloud as of (at best) this moment
         result = await self._lister()
         self.list_calls += result.calls
         snapshot = {self._name_of(item): item for item in result.items}
@@ -134,7 +147,8 @@ class BatchObserver(Generic[T, K]):
         changed = {
             n for n in set(prints) | set(self._prints) if prints.get(n) != self._prints.get(n)
         }
-        self.snapshot, self._prints, self.listed_at = snapshot, prints, self._clock()
+        self.snapshot, self._prints, self.listed_at = snapshot, prints, started
+        self._written_at = {n: t for n, t in self._written_at.items() if t >= started}
         self._first.set()
         for item_name, watchers in list(self._watchers.items()):
             if first or item_name in changed:

@@ -103,8 +103,8 @@ class EasApi:
         self, operation: str, handler: Handler
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
-            target = request.match_info.get("name", "")
             response, drop = await self._serve(operation, handler, request)
+            target = request.match_info.get("name") or await self._body_name(request)
             code = ""
             if response.status >= 400 and isinstance(response, web.Response) and response.body:
                 code = json.loads(bytes(response.body)).get("Code", "")  # type: ignore[arg-type]
@@ -156,6 +156,14 @@ class EasApi:
         return web.json_response(payload), drop
 
     # -- helpers -------------------------------------------------------------------------
+
+    async def _body_name(self, request: web.Request) -> str:
+        """CreateService names its service in the body (for the call log)."""
+        try:
+            body = json.loads(await request.read() or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return ""
+        return str(body.get("name", "")) if isinstance(body, dict) else ""
 
     def _region(self, request: web.Request) -> str:
         match = _HOST_REGION.match(request.host)
