@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install binaries test test-unit test-integration lint format crds dev dev-down clean
+.PHONY: help install binaries test test-unit test-integration lint format crds dev dev-down bench clean
 
 help:
 	@echo "make dev               local control plane + operator + examples (Ctrl-C stops)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint              ruff + mypy"
 	@echo "make crds              regenerate crds/ from the models"
 	@echo "make binaries          build/locate etcd and kube-apiserver (cached)"
+	@echo "make bench             benchmarks; results in bench/results/"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +40,13 @@ test-integration: binaries
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check operator tests
-	$(BIN)/ruff format --check operator tests
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format operator tests
-	$(BIN)/ruff check --fix operator tests
+	$(BIN)/ruff format operator tests bench
+	$(BIN)/ruff check --fix operator tests bench
 
 crds: install
 	$(BIN)/cloudinfer crds --output-dir crds
@@ -56,6 +57,10 @@ dev: binaries
 dev-down:
 	@if [ -f .dev/dev.pid ]; then kill -TERM $$(cat .dev/dev.pid) && echo "stopping the dev stack"; \
 	else echo "no dev stack running"; fi
+
+# Not part of `make test`: benchmarks measure, they do not pass or fail.
+bench: binaries
+	$(BIN)/python bench/eas_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .dev .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         peering=args.peering,
         priority=args.priority,
         liveness=args.liveness,
+        metrics_port=args.metrics_port,
         log_format=args.log_format,
         verbose=args.verbose,
         debug=args.debug,
@@ -93,7 +94,12 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
 def _cmd_dev(args: argparse.Namespace) -> int:
     from cloudinfer.dev import run_dev_stack
 
-    return run_dev_stack(Path(args.dir), examples=Path(args.examples))
+    return run_dev_stack(
+        Path(args.dir),
+        examples=Path(args.examples),
+        emulator_port=args.emulator_port,
+        deploy_seconds=args.deploy_seconds,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
     run.add_argument(
         "--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://0.0.0.0:PORT/metrics (default: off)",
     )
     run.add_argument("--log-format", choices=["plain", "full", "json"], default="plain")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -181,6 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="local stack: control plane, CRDs, operator, examples")
     dev.add_argument("--dir", default=".dev", help="state directory (kubeconfig, logs)")
     dev.add_argument("--examples", default="deploy/examples", help="manifests to apply")
+    dev.add_argument(
+        "--emulator-port",
+        type=int,
+        default=18080,
+        help="port of the cloud emulator (the examples point at 18080)",
+    )
+    dev.add_argument(
+        "--deploy-seconds",
+        type=float,
+        default=5.0,
+        help="how long the emulator takes to bring a service up",
+    )
     dev.set_defaults(func=_cmd_dev)
     return parser
 

@@ -1,5 +1,6 @@
-"""`cloudinfer dev`: the local stack. A control plane, the CRDs, the operator and the examples,
-running until interrupted; `KUBECONFIG=.dev/kubeconfig kubectl ...` works from another shell."""
+"""`cloudinfer dev`: the local stack. A control plane, the cloud emulator, the CRDs, the operator
+and the examples, running until interrupted; `KUBECONFIG=.dev/kubeconfig kubectl ...` works
+from another shell."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import httpx
 
 from cloudinfer.controlplane import Binaries, ControlPlane, ensure_binaries
 from cloudinfer.controlplane.kubectl import install_crds, kubectl
@@ -91,29 +95,72 @@ def serve_control_plane(state: Path, binaries: Binaries) -> int:
     return 0
 
 
-def run_dev_stack(state: Path, examples: Path) -> int:
+def start_emulator(state: Path, port: int, deploy_seconds: float) -> subprocess.Popen[bytes]:
+    """The cloud emulator with its state kept under `state` (services survive restarts)."""
+    log_path = state / "emulator.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cloudinfer",
+                "emulator",
+                f"--port={port}",
+                f"--state-dir={state / 'emulator'}",
+                f"--deploy-seconds={deploy_seconds}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the emulator exited (is port {port} in use?); see {log_path}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    stop_process(proc)
+    raise RuntimeError(f"the emulator did not answer on port {port}; see {log_path}")
+
+
+def run_dev_stack(
+    state: Path, examples: Path, emulator_port: int = 18080, deploy_seconds: float = 5.0
+) -> int:
     state.mkdir(parents=True, exist_ok=True)
     binaries = ensure_binaries()
     with _stop_on_signals() as stop, _pid_file(state / "dev.pid"):
         cp = _start_control_plane(state, binaries)
         operator: subprocess.Popen[bytes] | None = None
+        emulator: subprocess.Popen[bytes] | None = None
         try:
             kubeconfig = cp.kubeconfig
+            emulator = start_emulator(state, emulator_port, deploy_seconds)
+            _say(
+                f"cloud emulator on http://127.0.0.1:{emulator_port} "
+                f"(deploy time {deploy_seconds:g}s); log: {state / 'emulator.log'}"
+            )
             install_crds(kubeconfig, DEFAULT_OPERATOR_NAMESPACE)
             log_path = state / "operator.log"
             _say(f"starting the operator; log: {log_path}")
             operator = start_operator(kubeconfig, log_path)
             _say(f"applying {examples}")
+            applied = time.monotonic()
             _kubectl(kubeconfig, "apply", "-R", "-f", str(examples))
-            _kubectl(
-                kubeconfig,
-                "wait",
-                "--for=condition=Ready",
-                "--timeout=120s",
-                "providerconfigs.cloudinfer.io",
-                "--all",
-                "--all-namespaces",
-            )
+            for kind in ("providerconfigs.cloudinfer.io", "inferenceservices.cloudinfer.io"):
+                _kubectl(
+                    kubeconfig,
+                    "wait",
+                    "--for=condition=Ready",
+                    "--timeout=180s",
+                    kind,
+                    "--all",
+                    "--all-namespaces",
+                )
+            _say(f"examples Ready {time.monotonic() - applied:.1f}s after kubectl apply")
             print(
                 _kubectl(kubeconfig, "get", "cloudinfer", "--all-namespaces", "-o", "wide"),
                 flush=True,
@@ -126,7 +173,8 @@ def run_dev_stack(state: Path, examples: Path) -> int:
                     return 1
             return 0
         finally:
-            if operator is not None:
-                stop_process(operator)
+            for child in (operator, emulator):
+                if child is not None:
+                    stop_process(child)
             cp.stop()
             _say("stopped")

@@ -7,6 +7,7 @@ import logging
 import os
 
 import kopf
+import prometheus_client
 from kubernetes.config import ConfigException
 
 from cloudinfer.handlers.options import RunOptions
@@ -22,6 +23,8 @@ def run_operator(options: RunOptions) -> int:
     except (ConfigException, OSError) as exc:
         logging.getLogger("cloudinfer").error("cannot load cluster credentials: %s", exc)
         return 2
+    if options.metrics_port is not None:
+        prometheus_client.start_http_server(options.metrics_port)
     if options.kubeconfig:
         # kopf's own login reads $KUBECONFIG.
         os.environ["KUBECONFIG"] = options.kubeconfig

@@ -145,8 +145,8 @@ class InferenceServiceSpec(ApiModel):
         },
         {
             "rule": "self.managementPolicy == 'Observe' || has(self.cloneFrom) || "
-            "has(self.eas.processor) || (has(self.eas.containers) && size(self.eas.containers) > 0) "
-            "|| has(self.eas.config)",
+            "has(self.eas.processor) || has(self.eas.config) || "
+            "(has(self.eas.containers) && size(self.eas.containers) > 0)",
             "message": "eas needs a processor, containers or config to run (or set cloneFrom)",
             "fieldPath": ".eas",
             "reason": "FieldValueRequired",

@@ -24,6 +24,7 @@ class RunOptions:
     peering: str | None = None  # None: standalone, no peering objects
     priority: int = 0
     liveness: str | None = None  # e.g. http://0.0.0.0:8080/healthz
+    metrics_port: int | None = None  # serve Prometheus metrics on this port
     log_format: str = "plain"
     verbose: bool = False
     debug: bool = False

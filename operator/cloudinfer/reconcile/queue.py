@@ -14,8 +14,18 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from prometheus_client import Counter, Gauge, Histogram
+
 K = TypeVar("K", bound=Hashable)
 log = logging.getLogger(__name__)
+
+RECONCILES = Counter("cloudinfer_reconciles_total", "Reconciles run, by outcome.", ["outcome"])
+RECONCILE_SECONDS = Histogram(
+    "cloudinfer_reconcile_duration_seconds",
+    "Time spent in one reconcile.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+QUEUE_DEPTH = Gauge("cloudinfer_workqueue_depth", "Keys waiting in the work queue.")
 
 
 class WorkQueue(Generic[K]):
@@ -95,17 +105,22 @@ class WorkQueue(Generic[K]):
         while True:
             key = await self._next()
             self._active.add(key)
+            QUEUE_DEPTH.set(len(self._due))
             delay: float | None = None
+            started = time.monotonic()
             try:
                 delay = await self._work(key)
+                RECONCILES.labels("ok").inc()
             except asyncio.CancelledError:
                 raise
             except Exception:
+                RECONCILES.labels("error").inc()
                 log.exception(
                     "reconciling %s failed unexpectedly; retrying in %ss", key, self._error_delay
                 )
                 delay = self._error_delay
             finally:
+                RECONCILE_SECONDS.observe(time.monotonic() - started)
                 self._active.discard(key)
                 self.processed += 1
             again = self._again.pop(key, None)

@@ -1,0 +1,135 @@
+"""Pure EAS mapping: names, spec → service config, drift, status mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from cloudinfer.adapters.base import ManagedResource
+from cloudinfer.adapters.eas import (
+    config_drift,
+    desired_config,
+    normalize_name,
+    observation_of,
+)
+from cloudinfer.api.inferenceservice import EAS_SERVICE_NAME, InferenceServiceSpec
+from cloudinfer.clouds.eas import EasService
+
+
+def spec(**eas: Any) -> InferenceServiceSpec:
+    return InferenceServiceSpec.model_validate(
+        {"providerConfigRef": {"name": "pc"}, "eas": {"processor": "p", **eas}}
+    )
+
+
+def resource(s: InferenceServiceSpec, status: dict[str, Any] | None = None) -> ManagedResource:
+    return ManagedResource("ns", "svc", "uid-1", 1, s, "svc", status or {})
+
+
+@given(st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?", fullmatch=True))
+def test_normalized_names_are_valid_eas_names(name: str) -> None:
+    import re
+
+    assert re.fullmatch(EAS_SERVICE_NAME, normalize_name(name))
+
+
+def test_desired_config_typed_fields_win_over_passthrough() -> None:
+    s = spec(
+        modelPath="oss://m",
+        instances=3,
+        cpu=2,
+        memory=4000,
+        gpu=1,
+        resourceGroup="rg",
+        containers=[
+            {"image": "img:1", "command": "run", "port": 8000, "env": {"B": "2", "A": "1"}}
+        ],
+        config={"metadata": {"instance": 9, "rpc": {"keepalive": 5}}, "warm_up": True},
+    )
+    config = desired_config(s, "svc")
+    assert (
+        config["name"] == "svc" and config["processor"] == "p" and config["model_path"] == "oss://m"
+    )
+    assert config["metadata"] == {
+        "instance": 3,
+        "cpu": 2,
+        "memory": 4000,
+        "gpu": 1,
+        "resource": "rg",
+        "rpc": {"keepalive": 5},
+    }
+    assert config["containers"] == [
+        {
+            "image": "img:1",
+            "script": "run",
+            "port": 8000,
+            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+        }
+    ]
+    assert config["warm_up"] is True
+
+
+def test_drift_compares_only_what_the_spec_sets() -> None:
+    want = desired_config(spec(instances=2, cpu=1), "svc")
+    have = {**want, "metadata": {**want["metadata"], "cpu": 1, "added_by_cloud": "x"}, "extra": 1}
+    assert config_drift(want, have, autoscaled=False) == []
+    have["metadata"]["instance"] = 5
+    assert config_drift(want, have, autoscaled=False) == [
+        "metadata.instance: cloud has 5, spec wants 2"
+    ]
+    assert config_drift(want, have, autoscaled=True) == []  # the autoscaler owns the count
+
+
+def service(status: str = "Running", total: int = 2, running: int = 2, **extra: Any) -> EasService:
+    base = {
+        "ServiceName": "svc",
+        "ServiceId": "eas-m-1",
+        "Status": status,
+        "TotalInstance": total,
+        "RunningInstance": running,
+        "PendingInstance": total - running,
+        "InternetEndpoint": "http://pub/svc",
+        "IntranetEndpoint": "http://vpc/svc",
+        "AccessToken": "S3CR3T-TOKEN",
+        "Labels": [{"LabelKey": "cloudinfer-uid", "LabelValue": "uid-1"}],
+        "ServiceConfig": '{"name":"svc","processor":"p","metadata":{"instance":2}}',
+        **extra,
+    }
+    return EasService.from_api(base)
+
+
+def test_status_mapping() -> None:
+    s = spec(instances=2)
+    obs = observation_of(service("Creating", 4, 1), resource(spec(instances=4)), manage=True)
+    assert (obs.phase, obs.progress, obs.transitional) == ("Creating", 25, True)
+    assert obs.owner_uid == "uid-1" and obs.endpoint == "http://pub/svc"
+    assert obs.connection["token"] == "S3CR3T-TOKEN" and "S3CR3T" not in repr(obs)
+    running = observation_of(service(), resource(s), manage=True)
+    assert running.up_to_date and running.progress == 100 and not running.transitional
+    failed = observation_of(service("Failed", 2, 0, Message="pull image failed"), resource(s), True)
+    assert failed.failed and failed.message == "pull image failed" and failed.progress == 0
+
+
+def test_stopped_and_autoscaling_drift_in_manage_mode_only() -> None:
+    stopped_wanted = spec(instances=2)
+    stopped_wanted = stopped_wanted.model_copy(update={"stopped": True})
+    obs = observation_of(service(), resource(stopped_wanted), manage=True)
+    assert not obs.up_to_date and any(d.startswith("stopped:") for d in obs.drift)
+    scaled = spec(instances=2, autoscaling={"min": 1, "max": 3, "threshold": 5})
+    assert any(
+        d.startswith("autoscaling:")
+        for d in observation_of(service(), resource(scaled), True).drift
+    )
+    observe = spec(instances=5)
+    assert observation_of(service(), resource(observe), manage=False).drift == (
+        "metadata.instance: cloud has 2, spec wants 5",
+    )
+    # Observe mode compares only fields written explicitly (not defaults like instances=1).
+    assert observation_of(service(), resource(spec()), manage=False).up_to_date
+
+
+def test_access_token_is_a_secret() -> None:
+    assert isinstance(service().access_token, SecretStr) and "S3CR3T" not in repr(service())
