@@ -11,9 +11,9 @@ Run with `make bench` (about 6 minutes on 2 cores)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,7 +28,8 @@ import httpx
 import kubernetes
 
 from cloudinfer.controlplane import ControlPlane
-from cloudinfer.controlplane.kubectl import install_crds, kubectl
+from cloudinfer.controlplane.kubectl import apply_objects as apply
+from cloudinfer.controlplane.kubectl import install_crds
 from cloudinfer.controlplane.local import free_port
 from cloudinfer.dev import start_emulator, start_operator, stop_process
 
@@ -76,16 +77,6 @@ def isvc(name: str, instances: int = 1) -> dict[str, Any]:
     }
 
 
-def apply(kc: Path, docs: list[dict[str, Any]]) -> None:
-    kubectl(
-        kc,
-        "apply",
-        "-f",
-        "-",
-        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}),
-    )
-
-
 def ready_names(custom: Any) -> set[str]:
     items = custom.list_namespaced_custom_object(
         "cloudinfer.io", "v1alpha1", "bench", "inferenceservices"
@@ -118,6 +109,7 @@ def main() -> int:
     parser.add_argument("--stable", type=int, default=60)
     parser.add_argument("--deploy-seconds", type=float, default=5.0)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "eas.md"))
+    parser.add_argument("--keep", action="store_true", help="keep the logs' temporary directory")
     args = parser.parse_args()
     command = "make bench  # python bench/eas_bench.py " + " ".join(sys.argv[1:])
 
@@ -126,7 +118,7 @@ def main() -> int:
     with ControlPlane() as cp:
         kc = cp.kubeconfig
         install_crds(kc, "cloudinfer-system")
-        emulator = start_emulator(state, port, args.deploy_seconds)
+        emulator = start_emulator(state, port, f"--deploy-seconds={args.deploy_seconds}")
         admin = f"http://127.0.0.1:{port}/_emulator"
         operator = start_operator(kc, state / "operator.log")
         sampler = RssSampler(operator.pid)
@@ -235,6 +227,10 @@ def main() -> int:
         "",
     ]
     Path(args.output).write_text("\n".join(lines))
+    if args.keep:
+        lines.append(f"(logs kept in {state})")
+    else:
+        shutil.rmtree(state, ignore_errors=True)
     print("\n".join(lines))
     return 0
 

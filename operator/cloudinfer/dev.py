@@ -95,20 +95,12 @@ def serve_control_plane(state: Path, binaries: Binaries) -> int:
     return 0
 
 
-def start_emulator(state: Path, port: int, deploy_seconds: float) -> subprocess.Popen[bytes]:
-    """The cloud emulator with its state kept under `state` (services survive restarts)."""
-    log_path = state / "emulator.log"
+def start_emulator(logs: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
+    """`cloudinfer emulator --port=PORT ARGS...` as a child logging into `logs`, once it answers."""
+    log_path = logs / "emulator.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudinfer",
-                "emulator",
-                f"--port={port}",
-                f"--state-dir={state / 'emulator'}",
-                f"--deploy-seconds={deploy_seconds}",
-            ],
+            [sys.executable, "-m", "cloudinfer", "emulator", f"--port={port}", *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -138,7 +130,12 @@ def run_dev_stack(
         emulator: subprocess.Popen[bytes] | None = None
         try:
             kubeconfig = cp.kubeconfig
-            emulator = start_emulator(state, emulator_port, deploy_seconds)
+            emulator = start_emulator(
+                state,
+                emulator_port,
+                f"--state-dir={state / 'emulator'}",
+                f"--deploy-seconds={deploy_seconds}",
+            )
             _say(
                 f"cloud emulator on http://127.0.0.1:{emulator_port} "
                 f"(deploy time {deploy_seconds:g}s); log: {state / 'emulator.log'}"

@@ -4,10 +4,8 @@ the operator running as a subprocess (`cloudinfer run`), and a fresh namespace p
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,8 +18,8 @@ import pytest
 
 from cloudinfer.api.kinds import GROUP, VERSION
 from cloudinfer.controlplane import ControlPlane
-from cloudinfer.controlplane.kubectl import install_crds, kubectl
-from cloudinfer.dev import start_operator, stop_process
+from cloudinfer.controlplane.kubectl import apply_objects, install_crds, kubectl
+from cloudinfer.dev import start_emulator, start_operator, stop_process
 from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +45,9 @@ class Cluster:
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         return kubectl(self.kubeconfig, *args, input=input, check=check, timeout=60)
+
+    def apply(self, *objects: dict[str, Any]) -> None:
+        apply_objects(self.kubeconfig, list(objects))
 
     @property
     def core(self) -> kubernetes.client.CoreV1Api:
@@ -215,69 +216,43 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     from cloudinfer.controlplane.local import free_port
 
     port = free_port()
-    log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudinfer",
-                "emulator",
-                f"--port={port}",
-                "--deploy-seconds=2",
-                "--update-seconds=1",
-                "--stop-seconds=1",
-                "--delete-seconds=1",
-                f"--access-key={DEV_KEY[0]}:{DEV_KEY[1]}",
-                f"--access-key={OTHER_ACCOUNT_KEY[0]}:{OTHER_ACCOUNT_KEY[1]}::other-account",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_emulator(
+        tmp_path_factory.mktemp("emulator"),
+        port,
+        "--deploy-seconds=2",
+        "--update-seconds=1",
+        "--stop-seconds=1",
+        "--delete-seconds=1",
+        f"--access-key={DEV_KEY[0]}:{DEV_KEY[1]}",
+        f"--access-key={OTHER_ACCOUNT_KEY[0]}:{OTHER_ACCOUNT_KEY[1]}::other-account",
+    )
     emu = Emulator(f"http://127.0.0.1:{port}", proc)
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"emulator exited: {log_path.read_text()}")
-        try:
-            return bool(emu.admin("GET", "/health")["ok"])
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, 30, "the emulator")
     yield emu
-    proc.terminate()
-    proc.wait(10)
+    stop_process(proc)
 
 
 @pytest.fixture
 def eas_provider(cluster: Cluster, operator: Operator, emulator: Emulator, namespace: str) -> str:
     """A Ready ProviderConfig named `emulator` in the test's namespace, polling fast."""
-    cluster.core.create_namespaced_secret(
-        namespace,
+    cluster.apply(
         {
-            "metadata": {"name": "emulator-creds"},
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "emulator-creds", "namespace": namespace},
             "stringData": {"accessKeyId": DEV_KEY[0], "accessKeySecret": DEV_KEY[1]},
         },
-    )
-    cluster.kubectl(
-        "apply",
-        "-f",
-        "-",
-        input=json.dumps(
-            {
-                "apiVersion": "cloudinfer.io/v1alpha1",
-                "kind": "ProviderConfig",
-                "metadata": {"name": "emulator", "namespace": namespace},
-                "spec": {
-                    "cloud": "alibaba-eas",
-                    "region": "cn-shanghai",
-                    "endpoint": emulator.url,
-                    "credentialsSecretRef": {"name": "emulator-creds"},
-                    "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
-                },
-            }
-        ),
+        {
+            "apiVersion": "cloudinfer.io/v1alpha1",
+            "kind": "ProviderConfig",
+            "metadata": {"name": "emulator", "namespace": namespace},
+            "spec": {
+                "cloud": "alibaba-eas",
+                "region": "cn-shanghai",
+                "endpoint": emulator.url,
+                "credentialsSecretRef": {"name": "emulator-creds"},
+                "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
+            },
+        },
     )
     cluster.wait_condition("providerconfigs", "emulator", namespace, "True")
     return "emulator"

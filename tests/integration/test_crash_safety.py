@@ -6,7 +6,6 @@ cannot help."""
 
 from __future__ import annotations
 
-import json
 import signal
 import uuid
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import kubernetes
 import pytest
 
 from cloudinfer.controlplane import ControlPlane
-from cloudinfer.controlplane.kubectl import install_crds, kubectl
+from cloudinfer.controlplane.kubectl import apply_objects, install_crds
 from cloudinfer.dev import start_operator, stop_process
 from tests.integration.conftest import DEV_KEY, OPERATOR_NAMESPACE, Emulator
 from tests.support import wait_for
@@ -69,13 +68,7 @@ def test_kill_nine_during_creates_never_duplicates_or_leaks(
         }
         for n in names
     ]
-    kubectl(
-        kc,
-        "apply",
-        "-f",
-        "-",
-        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}),
-    )
+    apply_objects(kc, docs)
     ours = {n.replace("-", "_") for n in names}
 
     def creates() -> list[dict[str, object]]:

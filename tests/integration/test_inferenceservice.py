@@ -31,18 +31,13 @@ def apply_isvc(
     cluster: Cluster, namespace: str, name: str, *, eas: dict[str, Any] | None = None, **spec: Any
 ) -> None:
     body = {"providerConfigRef": {"name": "emulator"}, "eas": SPEC if eas is None else eas, **spec}
-    cluster.kubectl(
-        "apply",
-        "-f",
-        "-",
-        input=json.dumps(
-            {
-                "apiVersion": "cloudinfer.io/v1alpha1",
-                "kind": "InferenceService",
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": body,
-            }
-        ),
+    cluster.apply(
+        {
+            "apiVersion": "cloudinfer.io/v1alpha1",
+            "kind": "InferenceService",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": body,
+        }
     )
 
 

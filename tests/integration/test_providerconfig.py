@@ -18,8 +18,9 @@ def apply_provider_config(
 ) -> None:
     kind = "ProviderConfig" if namespace else "ClusterProviderConfig"
     metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
-    manifest = {"apiVersion": "cloudinfer.io/v1alpha1", "kind": kind, "metadata": metadata}
-    cluster.kubectl("apply", "-f", "-", input=json.dumps({**manifest, "spec": spec}))
+    cluster.apply(
+        {"apiVersion": "cloudinfer.io/v1alpha1", "kind": kind, "metadata": metadata, "spec": spec}
+    )
 
 
 def apply_pc(

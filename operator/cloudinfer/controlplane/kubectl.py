@@ -3,8 +3,10 @@ the integration tests, which drive the cluster the way a user does."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from cloudinfer.api.crds import render_all
 from cloudinfer.api.kinds import PART_OF_LABEL
@@ -30,6 +32,17 @@ def kubectl(
     if check and result.returncode != 0:
         raise KubectlError(f"kubectl {' '.join(args)} failed:\n{result.stderr.strip()}")
     return result
+
+
+def apply_objects(kubeconfig: Path, objects: list[dict[str, Any]]) -> None:
+    """`kubectl apply` a list of objects, in order (a Namespace before what goes in it)."""
+    kubectl(
+        kubeconfig,
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
+    )
 
 
 def install_crds(kubeconfig: Path, namespace: str) -> None:
