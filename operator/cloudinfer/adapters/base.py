@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
 OWNER_LABEL = "cloudinfer-uid"  # stamped on cloud resources: the CR uid that owns them
 RESOURCE_LABEL = "cloudinfer-resource"  # namespace.name, for humans looking at the console
 
@@ -62,7 +60,3 @@ class ExternalClient(Protocol):
         ...
 
     async def delete(self, resource: ManagedResource) -> None: ...
-
-
-def is_model(value: object) -> bool:
-    return isinstance(value, BaseModel)

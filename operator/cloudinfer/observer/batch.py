@@ -68,7 +68,10 @@ class BatchObserver(Generic[T, K]):
     # -- interest --------------------------------------------------------------------------
 
     def watch(self, item_name: str, key: K, intervals: Intervals | None = None) -> None:
-        self._watchers.setdefault(item_name, {})[key] = intervals or self.intervals
+        watchers = self._watchers.setdefault(item_name, {})
+        if key not in watchers:
+            self._wake.set()  # a new interest: list soon (at most at the fast rate)
+        watchers[key] = intervals or self.intervals
 
     def unwatch(self, item_name: str, key: K) -> None:
         watchers = self._watchers.get(item_name)
@@ -167,6 +170,9 @@ class BatchObserver(Generic[T, K]):
                     await asyncio.sleep(max(0.0, self._transitional_interval() - since))
                 except TimeoutError:
                     pass
+            if not self._watchers and self.listed_at is not None:
+                delay = self._stable_interval()  # nobody to tell: don't spend calls
+                continue
             try:
                 await self.refresh()
                 delay = self.next_interval()
