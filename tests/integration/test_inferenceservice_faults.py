@@ -221,3 +221,50 @@ def test_pause_annotation_stops_reconciling(
     assert not emulator.calls("UpdateService", ext(name))
     cluster.kubectl("annotate", "cisvc", name, "-n", namespace, "cloudinfer.io/paused-")
     wait_for(lambda: emulator.calls("UpdateService", ext(name)), 30, "the update after unpausing")
+
+
+def test_waits_for_its_provider_config(
+    cluster: Cluster, emulator: Emulator, namespace: str, eas_provider: str
+) -> None:
+    name = unique("early")
+    apply_isvc(cluster, namespace, name, providerConfigRef={"name": "later"})
+    cond = cluster.wait_condition(PLURAL, name, namespace, "False", "ProviderConfigNotFound")
+    assert f'ProviderConfig "later" in namespace "{namespace}"' in cond["message"]
+    assert not emulator.calls("CreateService", ext(name))
+    cluster.apply(
+        {
+            "apiVersion": "cloudinfer.io/v1alpha1",
+            "kind": "ProviderConfig",
+            "metadata": {"name": "later", "namespace": namespace},
+            "spec": {
+                "cloud": "alibaba-eas",
+                "region": "cn-shanghai",
+                "endpoint": emulator.url,
+                "credentialsSecretRef": {"name": "emulator-creds"},
+                "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
+            },
+        }
+    )
+    cluster.wait_condition(PLURAL, name, namespace, "True", "Available", timeout=60)
+
+
+def test_provider_config_for_another_cloud_is_refused(
+    cluster: Cluster, namespace: str, eas_provider: str
+) -> None:
+    cluster.apply(
+        {
+            "apiVersion": "cloudinfer.io/v1alpha1",
+            "kind": "ProviderConfig",
+            "metadata": {"name": "huawei", "namespace": namespace},
+            "spec": {
+                "cloud": "huawei-modelarts",
+                "region": "cn-north-4",
+                "projectId": "p",
+                "credentialsSecretRef": {"name": "emulator-creds"},
+            },
+        }
+    )
+    name = unique("wrong")
+    apply_isvc(cluster, namespace, name, providerConfigRef={"name": "huawei"})
+    cond = cluster.wait_condition(PLURAL, name, namespace, "False", "ProviderConfigMismatch")
+    assert "huawei-modelarts" in cond["message"] and "alibaba-eas" in cond["message"]

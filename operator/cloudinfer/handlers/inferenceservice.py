@@ -53,6 +53,23 @@ class Runtime:
         self.accounts = Accounts(self.queue.add)
         self.failures: dict[Key, int] = {}
         self._watching: dict[Key, tuple[BatchObserver[Any, Key], str]] = {}
+        # Which resources use which provider config (kind, namespace or "", name), learnt
+        # while reconciling, so a provider config that changes wakes exactly its users.
+        self._users: dict[tuple[str, str, str], set[Key]] = {}
+        self._uses: dict[Key, tuple[str, str, str]] = {}
+
+    def requeue_users(self, kind: str, namespace: str | None, name: str) -> None:
+        for key in self._users.get((kind, namespace or "", name), set()):
+            self.queue.add(key)
+
+    def _record_use(self, key: Key, ref: tuple[str, str, str]) -> None:
+        old = self._uses.get(key)
+        if old == ref:
+            return
+        if old is not None:
+            self._users.get(old, set()).discard(key)
+        self._users.setdefault(ref, set()).add(key)
+        self._uses[key] = ref
 
     def start(self) -> None:
         self.queue.start()
@@ -67,6 +84,9 @@ class Runtime:
         watching = self._watching.pop(key, None)
         if watching:
             watching[0].unwatch(watching[1], key)
+        used = self._uses.pop(key, None)
+        if used is not None:
+            self._users.get(used, set()).discard(key)
 
     async def reconcile(self, key: Key) -> float | None:
         try:
@@ -110,6 +130,7 @@ class Runtime:
         ref = spec.provider_config_ref
         pc_info = PROVIDER_CONFIG if ref.kind == "ProviderConfig" else CLUSTER_PROVIDER_CONFIG
         pc_ns = namespace if pc_info is PROVIDER_CONFIG else None
+        self._record_use(key, (pc_info.kind, pc_ns or "", ref.name))
         pc = await self.kube.get(pc_info, pc_ns, ref.name)
         where = f'{ref.kind} "{ref.name}"' + (f' in namespace "{namespace}"' if pc_ns else "")
         if pc is None:

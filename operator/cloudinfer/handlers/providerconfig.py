@@ -33,10 +33,21 @@ def _secret_location(
     return secret_ns, ref
 
 
-async def sync(
+async def sync(memo: kopf.Memo, info: KindInfo, body: Mapping[str, Any], logger: Any) -> None:
+    """Evaluate the Secret, write Ready/Synced, post an Event when Ready changes, and wake
+    the resources that use this provider config (its readiness or settings may have changed)."""
+    try:
+        await _evaluate(memo.kube, info, body, memo.options, logger)
+    finally:
+        runtime = getattr(memo, "runtime", None)
+        if runtime is not None:
+            meta = body.get("metadata", {})
+            runtime.requeue_users(info.kind, meta.get("namespace"), meta["name"])
+
+
+async def _evaluate(
     kube: Kube, info: KindInfo, body: Mapping[str, Any], options: RunOptions, logger: Any
 ) -> None:
-    """Evaluate the Secret and write Ready/Synced; post an Event when Ready changes."""
     meta = body.get("metadata", {})
     name, namespace = meta["name"], meta.get("namespace")
     async with _locks.setdefault((info.plural, namespace, name), asyncio.Lock()):
@@ -83,7 +94,7 @@ async def sync(
 @kopf.on.create(GROUP, VERSION, PROVIDER_CONFIG.plural)
 @kopf.on.update(GROUP, VERSION, PROVIDER_CONFIG.plural, field="spec")
 async def providerconfig(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    await sync(memo.kube, PROVIDER_CONFIG, body, memo.options, logger)
+    await sync(memo, PROVIDER_CONFIG, body, logger)
 
 
 @kopf.on.resume(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
@@ -92,7 +103,7 @@ async def providerconfig(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, 
 async def clusterproviderconfig(
     body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
 ) -> None:
-    await sync(memo.kube, CLUSTER_PROVIDER_CONFIG, body, memo.options, logger)
+    await sync(memo, CLUSTER_PROVIDER_CONFIG, body, logger)
 
 
 # --- Secrets they reference -----------------------------------------------------------------
@@ -142,7 +153,7 @@ async def referenced_secret_changed(
         body = {"metadata": {"name": pc_name, "namespace": ns}}
         try:
             # The Secret's own logger would post Events on the Secret; use the module's.
-            await sync(memo.kube, kinds[plural], body, memo.options, _log)
+            await sync(memo, kinds[plural], body, _log)
         except kopf.TemporaryError as exc:
             # Event handlers are not retried; the provider config's own handler will be.
             _log.warning("re-evaluating %s %s/%s failed: %s", plural, ns, pc_name, exc)
