@@ -220,7 +220,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         tmp_path_factory.mktemp("emulator"),
         port,
         "--deploy-seconds=2",
-        "--update-seconds=1",
+        "--update-seconds=2",  # long enough to see Updating on a slow machine
         "--stop-seconds=1",
         "--delete-seconds=1",
         f"--access-key={DEV_KEY[0]}:{DEV_KEY[1]}",

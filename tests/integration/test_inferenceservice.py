@@ -259,7 +259,6 @@ def test_delete_and_orphan(
     for name in (doomed, kept):
         cluster.wait_condition(PLURAL, name, namespace, "True", "Available")
     cluster.kubectl("delete", "cisvc", doomed, kept, "-n", namespace, "--wait=false")
-    wait_phase(cluster, namespace, doomed, "Deleting", 15)  # the finalizer holds it meanwhile
     wait_for(
         lambda: (
             cluster.kubectl("get", "cisvc", doomed, "-n", namespace, check=False).returncode != 0
@@ -267,6 +266,11 @@ def test_delete_and_orphan(
         30,
         "the doomed resource to go",
     )
+    # DeletedExternal is posted only when the cloud confirms the service is gone, just before
+    # the finalizer comes off: the finalizer held the resource through the deletion.
+    assert {"DeletingExternal", "DeletedExternal"} <= {
+        r for _, r in events(cluster, namespace, doomed)
+    }
     assert emulator.service(ext(doomed)) is None
     wait_for(
         lambda: cluster.kubectl("get", "cisvc", kept, "-n", namespace, check=False).returncode != 0,
