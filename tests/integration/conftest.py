@@ -231,28 +231,35 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     stop_process(proc)
 
 
-@pytest.fixture
-def eas_provider(cluster: Cluster, operator: Operator, emulator: Emulator, namespace: str) -> str:
-    """A Ready ProviderConfig named `emulator` in the test's namespace, polling fast."""
-    cluster.apply(
+def emulator_provider(
+    emulator: Emulator, namespace: str, name: str, secret: str
+) -> list[dict[str, Any]]:
+    """A credentials Secret for the emulator and a fast-polling ProviderConfig using it."""
+    return [
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": "emulator-creds", "namespace": namespace},
+            "metadata": {"name": secret, "namespace": namespace},
             "stringData": {"accessKeyId": DEV_KEY[0], "accessKeySecret": DEV_KEY[1]},
         },
         {
             "apiVersion": "cloudinfer.io/v1alpha1",
             "kind": "ProviderConfig",
-            "metadata": {"name": "emulator", "namespace": namespace},
+            "metadata": {"name": name, "namespace": namespace},
             "spec": {
                 "cloud": "alibaba-eas",
                 "region": "cn-shanghai",
                 "endpoint": emulator.url,
-                "credentialsSecretRef": {"name": "emulator-creds"},
+                "credentialsSecretRef": {"name": secret},
                 "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
             },
         },
-    )
+    ]
+
+
+@pytest.fixture
+def eas_provider(cluster: Cluster, operator: Operator, emulator: Emulator, namespace: str) -> str:
+    """A Ready ProviderConfig named `emulator` in the test's namespace, polling fast."""
+    cluster.apply(*emulator_provider(emulator, namespace, "emulator", "emulator-creds"))
     cluster.wait_condition("providerconfigs", "emulator", namespace, "True")
     return "emulator"

@@ -17,7 +17,7 @@ import pytest
 from cloudinfer.controlplane import ControlPlane
 from cloudinfer.controlplane.kubectl import apply_objects, install_crds
 from cloudinfer.dev import start_operator, stop_process
-from tests.integration.conftest import DEV_KEY, OPERATOR_NAMESPACE, Emulator
+from tests.integration.conftest import OPERATOR_NAMESPACE, Emulator, emulator_provider
 from tests.support import wait_for
 
 COUNT = 8
@@ -38,24 +38,7 @@ def test_kill_nine_during_creates_never_duplicates_or_leaks(
     names = [f"c{i}-{uuid.uuid4().hex[:6]}" for i in range(COUNT)]
     docs = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "creds", "namespace": ns},
-            "stringData": {"accessKeyId": DEV_KEY[0], "accessKeySecret": DEV_KEY[1]},
-        },
-        {
-            "apiVersion": "cloudinfer.io/v1alpha1",
-            "kind": "ProviderConfig",
-            "metadata": {"name": "emulator", "namespace": ns},
-            "spec": {
-                "cloud": "alibaba-eas",
-                "region": "cn-shanghai",
-                "endpoint": emulator.url,
-                "credentialsSecretRef": {"name": "creds"},
-                "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
-            },
-        },
+        *emulator_provider(emulator, ns, "emulator", "creds"),
     ] + [
         {
             "apiVersion": "cloudinfer.io/v1alpha1",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alibabacloud_eas20210701 import models as m
 
-from tests.integration.conftest import OTHER_ACCOUNT_KEY, Cluster, Emulator
+from tests.integration.conftest import OTHER_ACCOUNT_KEY, Cluster, Emulator, emulator_provider
 from tests.integration.test_inferenceservice import (
     PLURAL,
     SPEC,
@@ -232,20 +232,8 @@ def test_waits_for_its_provider_config(
     cond = cluster.wait_condition(PLURAL, name, namespace, "False", "ProviderConfigNotFound")
     assert f'ProviderConfig "later" in namespace "{namespace}"' in cond["message"]
     assert not emulator.calls("CreateService", ext(name))
-    cluster.apply(
-        {
-            "apiVersion": "cloudinfer.io/v1alpha1",
-            "kind": "ProviderConfig",
-            "metadata": {"name": "later", "namespace": namespace},
-            "spec": {
-                "cloud": "alibaba-eas",
-                "region": "cn-shanghai",
-                "endpoint": emulator.url,
-                "credentialsSecretRef": {"name": "emulator-creds"},
-                "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
-            },
-        }
-    )
+    provider = emulator_provider(emulator, namespace, "later", "emulator-creds")[1]
+    cluster.apply(provider)  # the Secret exists already (eas_provider made it)
     cluster.wait_condition(PLURAL, name, namespace, "True", "Available", timeout=60)
 
 
