@@ -140,9 +140,10 @@ def desired_labels(resource: ManagedResource) -> dict[str, str]:
     }
 
 
-def observation_of(service: EasService, resource: ManagedResource, manage: bool) -> Observation:
+def observation_of(service: EasService, resource: ManagedResource) -> Observation:
     """EAS Service → the common observation, including drift against the spec."""
     spec: InferenceServiceSpec = resource.spec
+    manage = spec.management_policy == "Manage"
     phase = PHASES.get(service.status, "Unknown")
     total, running = service.total_instances, service.running_instances
     if phase in ("Stopped", "Failed"):
@@ -151,7 +152,6 @@ def observation_of(service: EasService, resource: ManagedResource, manage: bool)
         progress = min(100, running * 100 // total)
     else:
         progress = 100 if phase == "Running" else 0
-    drift: list[str] = []
     # Observe mode adopts: only what the spec explicitly asks for is compared.
     want = desired_config(spec, service.name) if manage else _explicit_config(spec, service.name)
     drift = config_drift(want, service.config, spec.eas.autoscaling is not None)
@@ -246,9 +246,7 @@ class EasInferenceServiceAdapter:
     ) -> None:
         self.client, self.observer, self.workspace_id = client, observer, workspace_id
 
-    async def observe(
-        self, resource: ManagedResource, fresh: bool = False, manage: bool = True
-    ) -> Observation:
+    async def observe(self, resource: ManagedResource, fresh: bool = False) -> Observation:
         service = None if fresh else self.observer.get(resource.external_name)
         if service is None:
             # Absent from the last listing: it may be newer than the listing, so ask directly.
@@ -256,7 +254,7 @@ class EasInferenceServiceAdapter:
                 service = await self.client.describe_service(resource.external_name)
             except NotFound:
                 return Observation(exists=False)
-        return observation_of(service, resource, manage)
+        return observation_of(service, resource)
 
     async def create(self, resource: ManagedResource) -> None:
         spec: InferenceServiceSpec = resource.spec

@@ -139,7 +139,7 @@ class Reconciler:
             # it, and the name the service gets is recorded for good.
             await self.writer.prepare(res, {EXTERNAL_NAME: res.external_name})
         try:
-            obs = await self.adapter.observe(res, manage=manage)  # type: ignore[call-arg]
+            obs = await self.adapter.observe(res)
         except CloudError as exc:
             return await self._cloud_error(res, None, exc, "observe")
         if not obs.exists:

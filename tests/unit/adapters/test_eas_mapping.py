@@ -25,6 +25,10 @@ def spec(**eas: Any) -> InferenceServiceSpec:
     )
 
 
+def observing(s: InferenceServiceSpec) -> InferenceServiceSpec:
+    return s.model_copy(update={"management_policy": "Observe", "service_name": "svc"})
+
+
 def resource(s: InferenceServiceSpec, status: dict[str, Any] | None = None) -> ManagedResource:
     return ManagedResource("ns", "svc", "uid-1", 1, s, "svc", status or {})
 
@@ -103,32 +107,31 @@ def service(status: str = "Running", total: int = 2, running: int = 2, **extra: 
 
 def test_status_mapping() -> None:
     s = spec(instances=2)
-    obs = observation_of(service("Creating", 4, 1), resource(spec(instances=4)), manage=True)
+    obs = observation_of(service("Creating", 4, 1), resource(spec(instances=4)))
     assert (obs.phase, obs.progress, obs.transitional) == ("Creating", 25, True)
     assert obs.owner_uid == "uid-1" and obs.endpoint == "http://pub/svc"
     assert obs.connection["token"] == "S3CR3T-TOKEN" and "S3CR3T" not in repr(obs)
-    running = observation_of(service(), resource(s), manage=True)
+    running = observation_of(service(), resource(s))
     assert running.up_to_date and running.progress == 100 and not running.transitional
-    failed = observation_of(service("Failed", 2, 0, Message="pull image failed"), resource(s), True)
+    failed = observation_of(service("Failed", 2, 0, Message="pull image failed"), resource(s))
     assert failed.failed and failed.message == "pull image failed" and failed.progress == 0
 
 
 def test_stopped_and_autoscaling_drift_in_manage_mode_only() -> None:
     stopped_wanted = spec(instances=2)
     stopped_wanted = stopped_wanted.model_copy(update={"stopped": True})
-    obs = observation_of(service(), resource(stopped_wanted), manage=True)
+    obs = observation_of(service(), resource(stopped_wanted))
     assert not obs.up_to_date and any(d.startswith("stopped:") for d in obs.drift)
     scaled = spec(instances=2, autoscaling={"min": 1, "max": 3, "threshold": 5})
     assert any(
-        d.startswith("autoscaling:")
-        for d in observation_of(service(), resource(scaled), True).drift
+        d.startswith("autoscaling:") for d in observation_of(service(), resource(scaled)).drift
     )
     observe = spec(instances=5)
-    assert observation_of(service(), resource(observe), manage=False).drift == (
+    assert observation_of(service(), resource(observing(observe))).drift == (
         "metadata.instance: cloud has 2, spec wants 5",
     )
     # Observe mode compares only fields written explicitly (not defaults like instances=1).
-    assert observation_of(service(), resource(spec()), manage=False).up_to_date
+    assert observation_of(service(), resource(observing(spec()))).up_to_date
 
 
 def test_access_token_is_a_secret() -> None:

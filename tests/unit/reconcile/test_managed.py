@@ -19,9 +19,7 @@ class FakeAdapter:
     update_error: Exception | None = None
     calls: list[str] = field(default_factory=list)
 
-    async def observe(
-        self, resource: ManagedResource, fresh: bool = False, manage: bool = True
-    ) -> Observation:
+    async def observe(self, resource: ManagedResource, fresh: bool = False) -> Observation:
         self.calls.append("observe-fresh" if fresh else "observe")
         return self.observations.pop(0) if len(self.observations) > 1 else self.observations[0]
 
