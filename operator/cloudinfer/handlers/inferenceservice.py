@@ -29,7 +29,15 @@ from cloudinfer.handlers.options import RunOptions
 from cloudinfer.handlers.writer import KubeWriter
 from cloudinfer.kube import Kube
 from cloudinfer.observer.batch import BatchObserver, Intervals
-from cloudinfer.reconcile.managed import EXTERNAL_NAME, FINALIZER, Reconciler
+from cloudinfer.reconcile.managed import (
+    EXTERNAL_NAME,
+    FINALIZER,
+    Reconciler,
+    Verdict,
+    release,
+    release_reason,
+    report,
+)
 from cloudinfer.reconcile.queue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -108,7 +116,16 @@ class Runtime:
         try:
             spec = InferenceServiceSpec.model_validate(body.get("spec") or {})
         except ValidationError as exc:
-            await self._problem(body, status, "InvalidSpec", _validation_message(exc))
+            unparsed = ManagedResource(
+                namespace,
+                name,
+                meta["uid"],
+                int(meta.get("generation", 0)),
+                None,
+                (meta.get("annotations") or {}).get(EXTERNAL_NAME, ""),
+                status,
+            )
+            await _report_problem(writer, unparsed, "InvalidSpec", _validation_message(exc))
             return None
         resource = ManagedResource(
             namespace=namespace,
@@ -136,7 +153,6 @@ class Runtime:
         if pc is None:
             return await self._blocked(
                 resource,
-                body,
                 writer,
                 "ProviderConfigNotFound",
                 f"{where} (spec.providerConfigRef) not found",
@@ -145,7 +161,6 @@ class Runtime:
         if pc_spec.cloud != "alibaba-eas":
             return await self._blocked(
                 resource,
-                body,
                 writer,
                 "ProviderConfigMismatch",
                 f"{where} is for cloud {pc_spec.cloud}; spec.eas needs alibaba-eas",
@@ -156,7 +171,6 @@ class Runtime:
         if data is None:
             return await self._blocked(
                 resource,
-                body,
                 writer,
                 "CredentialsUnavailable",
                 f'Secret "{secret_ns}/{secret_name}" of {where} not found',
@@ -166,9 +180,7 @@ class Runtime:
                 pc_spec.cloud, f"{secret_ns}/{secret_name}", decode_secret_data(data)
             )
         except CredentialsError as exc:
-            return await self._blocked(
-                resource, body, writer, "CredentialsUnavailable", exc.message
-            )
+            return await self._blocked(resource, writer, "CredentialsUnavailable", exc.message)
 
         account = self.accounts.eas(pc_spec, creds)
         own = spec.poll_intervals or pc_spec.poll_intervals
@@ -187,49 +199,27 @@ class Runtime:
         self._watching[key] = (observer, name)
 
     async def _blocked(
-        self,
-        resource: ManagedResource,
-        body: dict[str, Any],
-        writer: KubeWriter,
-        reason: str,
-        message: str,
+        self, resource: ManagedResource, writer: KubeWriter, reason: str, message: str
     ) -> float | None:
         """The provider config or credentials are not usable: nothing can reach the cloud."""
-        spec: InferenceServiceSpec = resource.spec
-        if resource.deleting and (
-            spec.deletion_policy == "Orphan" or spec.management_policy == "Observe"
-        ):
-            await writer.remove_finalizer(resource)  # nothing to do on the cloud anyway
-            return None
         if resource.deleting:
+            why = release_reason(resource.spec)
+            if why is not None:
+                await release(writer, resource, why)  # nothing to do on the cloud anyway
+                return None
             message = f"cannot delete the cloud service until this is fixed: {message}"
-        await self._problem(body, resource.status, reason, message)
+        await _report_problem(writer, resource, reason, message)
         return PROBLEM_REQUEUE
 
-    async def _problem(
-        self, body: dict[str, Any], status: dict[str, Any], reason: str, message: str
-    ) -> None:
-        meta = body["metadata"]
-        generation = meta.get("generation")
-        old = status.get("conditions")
-        new = conditions.merge(
-            old,
-            [
-                conditions.make(conditions.READY, False, reason, message, generation),
-                conditions.make(conditions.SYNCED, False, reason, message, generation),
-            ],
-        )
-        before = conditions.find(old, conditions.READY)
-        if conditions.same(old, new) and status.get("observedGeneration") == generation:
-            return
-        await self.kube.patch_status(
-            INFERENCE_SERVICE,
-            meta.get("namespace"),
-            meta["name"],
-            {"conditions": new, "observedGeneration": generation, "message": message},
-        )
-        if before is None or before.get("reason") != reason:
-            await self.kube.post_event(body, "Warning", reason, message)
+
+async def _report_problem(
+    writer: KubeWriter, resource: ManagedResource, reason: str, message: str
+) -> None:
+    """Ready=False and Synced=False for `reason`; a Warning Event when the reason is new."""
+    old = conditions.find(resource.status.get("conditions"), conditions.READY)
+    event = ("Warning", reason, message) if old is None or old.get("reason") != reason else None
+    verdict = Verdict(ready=(False, reason, message), synced=(False, reason, message))
+    await report(writer, resource, verdict, event=event)
 
 
 @kopf.on.event(GROUP, VERSION, INFERENCE_SERVICE.plural)

@@ -130,7 +130,7 @@ class Reconciler:
             )
             return None
         if res.deleting:
-            return await self._delete(res, manage)
+            return await self._delete(res)
         if manage and (
             FINALIZER not in res.finalizers
             or res.annotations.get(EXTERNAL_NAME) != res.external_name
@@ -254,18 +254,12 @@ class Reconciler:
         await self._write(res, obs, verdict, event=event)
         return self.intervals.transitional if acted else self._after(obs)
 
-    async def _delete(self, res: ManagedResource, manage: bool) -> float | None:
+    async def _delete(self, res: ManagedResource) -> float | None:
         if FINALIZER not in res.finalizers:
             return None
-        if not manage or res.spec.deletion_policy == "Orphan":
-            why = "managementPolicy is Observe" if not manage else "deletionPolicy is Orphan"
-            await self.writer.event(
-                res,
-                "Normal",
-                "Orphaned",
-                f'left service "{res.external_name}" on the cloud ({why})',
-            )
-            await self.writer.remove_finalizer(res)
+        why = release_reason(res.spec)
+        if why is not None:
+            await release(self.writer, res, why)
             return None
         try:
             obs = await self.adapter.observe(res, fresh=True)
@@ -366,39 +360,68 @@ class Reconciler:
     ) -> None:
         if verdict.synced[0]:
             self._failures.pop(res.key, None)
-        gen = res.generation
-        ready, synced = verdict.ready, verdict.synced
-        new_conditions = conditions.merge(
-            res.status.get("conditions"),
-            [
-                conditions.make(conditions.READY, ready[0], ready[1], ready[2][:32000], gen),
-                conditions.make(conditions.SYNCED, synced[0], synced[1], synced[2][:32000], gen),
-            ],
-        )
-        status: dict[str, Any] = {
-            "observedGeneration": gen,
-            "serviceName": res.external_name,
-            **status_fields(obs),
-            "message": ready[2] if ready[2] else None,
-            **verdict.extra,
-            "conditions": new_conditions,
-        }
-        if obs is not None and not obs.exists:
-            for key in (
-                "phase",
-                "progress",
-                "endpoint",
-                "endpoints",
-                "instances",
-                "serviceId",
-                "cloudStatus",
-            ):
-                status.setdefault(key, None)
-        old_phase = res.status.get("phase")
-        await self.writer.write_status(res, status)
-        if event is not None:
-            await self.writer.event(res, *event)
-        new_phase = status.get("phase")
-        if obs is not None and obs.exists and new_phase and new_phase != old_phase:
-            type_ = "Warning" if new_phase == "Failed" else "Normal"
-            await self.writer.event(res, type_, str(new_phase), str(status.get("message") or ""))
+        await report(self.writer, res, verdict, obs, event)
+
+
+async def report(
+    writer: ResourceWriter,
+    res: ManagedResource,
+    verdict: Verdict,
+    obs: Observation | None = None,
+    event: tuple[str, str, str] | None = None,
+) -> None:
+    """Write Ready/Synced and the observed fields (only what changed), then post `event` and
+    an Event when the phase changes. Also used for resources that cannot reach the cloud."""
+    gen = res.generation
+    ready, synced = verdict.ready, verdict.synced
+    new_conditions = conditions.merge(
+        res.status.get("conditions"),
+        [
+            conditions.make(conditions.READY, ready[0], ready[1], ready[2][:32000], gen),
+            conditions.make(conditions.SYNCED, synced[0], synced[1], synced[2][:32000], gen),
+        ],
+    )
+    status: dict[str, Any] = {
+        "observedGeneration": gen,
+        "serviceName": res.external_name or None,
+        **status_fields(obs),
+        "message": ready[2] if ready[2] else None,
+        **verdict.extra,
+        "conditions": new_conditions,
+    }
+    if obs is not None and not obs.exists:
+        for key in (
+            "phase",
+            "progress",
+            "endpoint",
+            "endpoints",
+            "instances",
+            "serviceId",
+            "cloudStatus",
+        ):
+            status.setdefault(key, None)
+    old_phase = res.status.get("phase")
+    await writer.write_status(res, status)
+    if event is not None:
+        await writer.event(res, *event)
+    new_phase = status.get("phase")
+    if obs is not None and obs.exists and new_phase and new_phase != old_phase:
+        type_ = "Warning" if new_phase == "Failed" else "Normal"
+        await writer.event(res, type_, str(new_phase), str(status.get("message") or ""))
+
+
+async def release(writer: ResourceWriter, res: ManagedResource, why: str) -> None:
+    """Let a deleted resource go and leave its cloud service (Orphan, or Observe)."""
+    await writer.event(
+        res, "Normal", "Orphaned", f'left service "{res.external_name}" on the cloud ({why})'
+    )
+    await writer.remove_finalizer(res)
+
+
+def release_reason(spec: Any) -> str | None:
+    """Why deleting this resource must not delete the cloud service, if it must not."""
+    if spec.management_policy != "Manage":
+        return "managementPolicy is Observe"
+    if spec.deletion_policy == "Orphan":
+        return "deletionPolicy is Orphan"
+    return None
