@@ -6,6 +6,7 @@ blocks. Nothing here logs object contents: Secrets pass through this module."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 from datetime import UTC, datetime
@@ -103,7 +104,10 @@ class Kube:
         owner: dict[str, Any],
         labels: dict[str, str],
     ) -> None:
-        """Create or replace an Opaque Secret owned by `owner` (an ownerReference)."""
+        """Make the Opaque Secret hold exactly `data`, owned by `owner` (an ownerReference).
+        Writes only when it is missing or differs, so calling it every reconcile is cheap
+        and a Secret someone deleted or edited is put back."""
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         body: Any = {  # the client accepts plain dicts for V1Secret
             "apiVersion": "v1",
             "kind": "Secret",
@@ -114,14 +118,21 @@ class Kube:
                 "labels": labels,
                 "ownerReferences": [owner],
             },
-            "stringData": data,
+            "data": encoded,
         }
         try:
-            await asyncio.to_thread(self._core.create_namespaced_secret, namespace, body)
+            existing = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
         except ApiException as exc:
-            if exc.status != 409:
+            if exc.status != 404:
                 raise
-            await asyncio.to_thread(self._core.replace_namespaced_secret, name, namespace, body)
+            await asyncio.to_thread(self._core.create_namespaced_secret, namespace, body)
+            return
+        meta = existing.metadata
+        owners = [o.uid for o in (meta.owner_references if meta else None) or []]
+        if (existing.data or {}) == encoded and owner["uid"] in owners:
+            return
+        body["metadata"]["resourceVersion"] = meta.resource_version if meta else None
+        await asyncio.to_thread(self._core.replace_namespaced_secret, name, namespace, body)
 
     async def post_event(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         """A core/v1 Event about `obj`. Failing to post is logged, never raised: an Event

@@ -106,6 +106,11 @@ def test_create_becomes_ready_with_endpoints(
     assert base64.b64decode(secret["internetEndpoint"]).decode() == st["endpoint"]
     reasons = {r for _, r in events(cluster, namespace, name)}
     assert {"CreatedExternal", "Running"} <= reasons
+    # A connection Secret someone deletes comes back at the next reconcile.
+    cluster.core.delete_namespaced_secret(f"{name}-conn", namespace)
+    cluster.kubectl("annotate", "cisvc", name, "-n", namespace, "poke=1")
+    restored = wait_for(lambda: _secret(cluster, namespace, f"{name}-conn"), 20, "the Secret back")
+    assert base64.b64decode(restored["token"]).decode() == token
     cluster.kubectl(
         "wait", "--for=condition=Ready", f"cisvc/{name}", "-n", namespace, "--timeout=5s"
     )

@@ -3,17 +3,12 @@ status (patched only when it changed), the connection Secret, Events."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from cloudinfer.adapters.base import ManagedResource
 from cloudinfer.api.kinds import KindInfo
 from cloudinfer.kube import Kube
 from cloudinfer.reconcile.managed import FINALIZER
-
-# Fingerprints of connection Secrets written by this process: a restart rewrites each once.
-_written_secrets: dict[tuple[str, str], str] = {}
 
 
 class KubeWriter:
@@ -64,10 +59,6 @@ class KubeWriter:
         self, resource: ManagedResource, data: dict[str, str]
     ) -> None:
         ref = resource.spec.write_connection_secret_to_ref
-        print_ = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-        key = (resource.namespace, ref.name)
-        if _written_secrets.get(key) == print_:
-            return
         owner = {
             "apiVersion": self.info.api_version,
             "kind": self.info.kind,
@@ -83,7 +74,6 @@ class KubeWriter:
             owner,
             {"app.kubernetes.io/managed-by": "cloudinfer"},
         )
-        _written_secrets[key] = print_
 
     async def event(self, resource: ManagedResource, type_: str, reason: str, message: str) -> None:
         await self.kube.post_event(self.body, type_, reason, message)
