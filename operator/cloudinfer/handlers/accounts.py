@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from cloudinfer.adapters.eas import EasInferenceServiceAdapter, fingerprint, is_transitional
 from cloudinfer.api.providerconfig import ProviderConfigSpec
@@ -82,12 +81,6 @@ class Accounts:
             account.client.set_credentials(creds)
             account.secret_print = printed
         return account
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            f"{k[1]}@{k[0]}": {"watched": a.observer.watched, "listCalls": a.observer.list_calls}
-            for k, a in self._eas.items()
-        }
 
     async def close(self) -> None:
         for account in self._eas.values():

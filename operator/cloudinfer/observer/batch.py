@@ -62,7 +62,6 @@ class BatchObserver(Generic[T, K]):
         self._fast_until = 0.0
         self._written_at: dict[str, float] = {}  # item name → when we last changed it
         self._wake = asyncio.Event()
-        self._first = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     # -- interest --------------------------------------------------------------------------
@@ -102,13 +101,6 @@ class BatchObserver(Generic[T, K]):
         """Something was just changed on the cloud: poll at the fast rate for a while."""
         self._fast_until = self._clock() + 3 * self._transitional_interval()
         self._wake.set()
-
-    async def first_listing(self, within: float = 30.0) -> bool:
-        try:
-            await asyncio.wait_for(self._first.wait(), within)
-        except TimeoutError:
-            return False
-        return True
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -152,7 +144,6 @@ class BatchObserver(Generic[T, K]):
         }
         self.snapshot, self._prints, self.listed_at = snapshot, prints, started
         self._written_at = {n: t for n, t in self._written_at.items() if t >= started}
-        self._first.set()
         for item_name, watchers in list(self._watchers.items()):
             if first or item_name in changed:
                 for key in list(watchers):

@@ -67,6 +67,10 @@ async def test_operations(emulator: EmulatorThread) -> None:
     everything, list_calls = await client.list_all_services(page_size=1)
     assert {s.name for s in everything} == {"svc", "svc_clone"} and list_calls == 2
     await client.update_service("svc", {"metadata": {"instance": 3}})
+    assert (await client.describe_service("svc")).current_version == 2
+    await client.update_service_version("svc", 1)  # roll back to the first config
+    rolled_back = await client.describe_service("svc")
+    assert rolled_back.current_version == 1 and rolled_back.config["metadata"]["instance"] == 2
     await client.update_autoscaler("svc", 1, 3, [{"metricName": "qps", "threshold": 5}])
     await client.stop_service("svc")
     assert (await client.describe_service("svc")).status == "Stopping"

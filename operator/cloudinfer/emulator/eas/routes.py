@@ -41,6 +41,12 @@ def _error(
     return web.json_response(body, status=status, headers=headers)
 
 
+def _fail(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> tuple[web.Response, str, bool]:
+    return _error(status, code, message, headers), code, False
+
+
 def _int(value: str | None, name: str, default: int) -> int:
     if value in (None, ""):
         return default
@@ -103,11 +109,8 @@ class EasApi:
         self, operation: str, handler: Handler
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
-            response, drop = await self._serve(operation, handler, request)
+            response, code, drop = await self._serve(operation, handler, request)
             target = request.match_info.get("name") or await self._body_name(request)
-            code = ""
-            if response.status >= 400 and isinstance(response, web.Response) and response.body:
-                code = json.loads(bytes(response.body)).get("Code", "")  # type: ignore[arg-type]
             self.calls.record(CLOUD, operation, response.status, code, target)
             if drop and request.transport is not None:
                 request.transport.close()  # committed, but the caller never hears of it
@@ -117,21 +120,22 @@ class EasApi:
 
     async def _serve(
         self, operation: str, handler: Handler, request: web.Request
-    ) -> tuple[web.Response, bool]:
+    ) -> tuple[web.Response, str, bool]:
+        """The answer, its error code ("" on success), and whether to drop it."""
         drop = False
         for rule in self.faults.fire(operation):
             if rule.kind in ("latency", "timeout"):
                 await asyncio.sleep(rule.seconds)
             elif rule.kind == "throttle":
                 retry = str(max(1, round(rule.seconds or 1)))
-                return _error(
+                return _fail(
                     429,
                     "Throttling.User",
                     "Request was denied due to user flow control.",
                     {"x-acs-retry-after": retry},
-                ), False
+                )
             elif rule.kind == "error":
-                return _error(rule.status, rule.code, rule.message), False
+                return _fail(rule.status, rule.code, rule.message)
             elif rule.kind == "drop-response":
                 drop = True
         body = await request.read()
@@ -147,13 +151,13 @@ class EasApi:
                 body,
             )
         except SignatureError as exc:
-            return _error(exc.status, exc.code, exc.message), False
+            return _fail(exc.status, exc.code, exc.message)
         try:
             payload = await handler(request, key)
         except EasApiError as exc:
-            return _error(exc.status, exc.code, exc.message), False
+            return _fail(exc.status, exc.code, exc.message)
         payload = {"RequestId": _request_id(), **payload}
-        return web.json_response(payload), drop
+        return web.json_response(payload), "", drop
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cloudinfer.emulator.eas.service import TRANSITIONAL, Service, Timing, merge_config
+from cloudinfer.emulator.eas.service import Service, Timing, merge_config
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -230,9 +230,6 @@ class EasStore:
 
     def list(self, region: str | None = None) -> list[Service]:
         return [s for (r, _), s in sorted(self._live().items()) if region in (None, r)]
-
-    def any_transitional(self) -> bool:
-        return any(s.status in TRANSITIONAL for s in self._live().values())
 
     def reset(self) -> None:
         self._services.clear()
