@@ -18,6 +18,8 @@ SECURITY_TOKEN = "securityToken"
 IAM_TOKEN = "iamToken"
 
 _KEY_PAIR = (ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+# Every key a credentials Secret may hold: the operator keeps these and nothing else.
+CREDENTIAL_KEYS = (ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN, IAM_TOKEN)
 
 
 @dataclass(frozen=True)

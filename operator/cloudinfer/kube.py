@@ -76,15 +76,18 @@ class Kube:
 
     async def patch_status(
         self, info: KindInfo, namespace: str | None, name: str, status: dict[str, Any]
-    ) -> None:
-        """Merge-patch `.status` through the status subresource (never touches spec)."""
+    ) -> dict[str, Any] | None:
+        """Merge-patch `.status` through the status subresource (never touches spec).
+        Returns the object as written, or None when it is gone."""
         try:
-            await self._custom(
+            obj = await self._custom(
                 "patch_{scope}_custom_object_status", info, namespace, name, {"status": status}
             )
         except ApiException as exc:
             if exc.status != 404:  # deleted meanwhile: nothing left to report on
                 raise
+            return None
+        return dict(obj)
 
     async def patch_metadata(
         self, info: KindInfo, namespace: str | None, name: str, metadata: dict[str, Any]
@@ -103,10 +106,11 @@ class Kube:
         data: dict[str, str],
         owner: dict[str, Any],
         labels: dict[str, str],
+        resource_version: str | None = None,
     ) -> None:
         """Make the Opaque Secret hold exactly `data`, owned by `owner` (an ownerReference).
-        Writes only when it is missing or differs, so calling it every reconcile is cheap
-        and a Secret someone deleted or edited is put back."""
+        With `resource_version` (the caller's cached view says it exists) it is replaced
+        directly; otherwise created. Either way, a stale view falls back to reading it."""
         encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         body: Any = {  # the client accepts plain dicts for V1Secret
             "apiVersion": "v1",
@@ -120,6 +124,17 @@ class Kube:
             },
             "data": encoded,
         }
+        try:
+            if resource_version:
+                body["metadata"]["resourceVersion"] = resource_version
+                await asyncio.to_thread(self._core.replace_namespaced_secret, name, namespace, body)
+            else:
+                await asyncio.to_thread(self._core.create_namespaced_secret, namespace, body)
+            return
+        except ApiException as exc:
+            if exc.status not in (404, 409):
+                raise
+            body["metadata"].pop("resourceVersion", None)
         try:
             existing = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
         except ApiException as exc:

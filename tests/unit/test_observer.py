@@ -1,16 +1,55 @@
-"""The batch observer: notifies only resources whose item changed; two speeds; stale reads."""
+"""The batch observer: tells only resources whose item changed; polls only what is changing,
+and near when such changes end; lists when that is cheaper; reports a stale snapshot."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from cloudinfer.observer.batch import BatchObserver, Intervals, ListResult
+import pytest
+
+from cloudinfer.clouds.errors import ServerError
+from cloudinfer.observer.batch import BatchObserver, Intervals, ListResult, StaleSnapshot
 
 
 @dataclass(frozen=True)
 class Item:
     name: str
     state: str
+    owner: str | None = None
+
+
+@dataclass
+class FakeSource:
+    items: dict[str, Item] = field(default_factory=dict)
+    per_page: int = 100
+    listings: int = 0
+    pages: int = 0
+    describes: list[str] = field(default_factory=list)
+    fail: bool = False
+
+    async def list_all(self) -> ListResult[Item]:
+        if self.fail:
+            raise ServerError("listing broke")
+        self.listings += 1
+        calls = max(1, -(-len(self.items) // self.per_page))
+        self.pages += calls
+        return ListResult(list(self.items.values()), calls)
+
+    async def describe(self, key: str) -> Item | None:
+        self.describes.append(key)
+        return self.items.get(key)
+
+    def key_of(self, item: Item) -> str:
+        return item.name
+
+    def owner_of(self, item: Item) -> str | None:
+        return item.owner
+
+    def fingerprint(self, item: Item) -> object:
+        return item.state
+
+    def transition(self, item: Item) -> str | None:
+        return item.state if item.state in ("Creating", "Updating") else None
 
 
 class Clock:
@@ -20,68 +59,148 @@ class Clock:
         return self.now
 
 
-def make(items: list[Item]) -> tuple[BatchObserver[Item, str], list[str], Clock]:
+def make(
+    source: FakeSource, intervals: Intervals | None = None
+) -> tuple[BatchObserver[Item, str], list[str], Clock]:
     notified: list[str] = []
     clock = Clock()
-
-    async def lister() -> ListResult[Item]:
-        return ListResult(list(items), calls=1)
-
     observer: BatchObserver[Item, str] = BatchObserver(
-        "test",
-        lister,
-        lambda i: i.name,
-        lambda i: i.state,
-        lambda i: i.state == "busy",
-        notified.append,
-        Intervals(2, 60),
-        clock=clock,
+        "test", source, notified.append, intervals or Intervals(5, 300), clock=clock
     )
     return observer, notified, clock
 
 
+async def run_until(observer: BatchObserver[Item, str], clock: Clock, until: float) -> list[str]:
+    """Advance the fake clock from wake-up to wake-up, doing what is due each time."""
+    done = []
+    while (wake := observer.next_wake()) <= until:
+        clock.now = max(clock.now, wake)
+        done.append(await observer.step())
+    clock.now = until
+    return done
+
+
 async def test_notifies_only_changed_items() -> None:
-    items = [Item("a", "ok"), Item("b", "ok")]
-    observer, notified, _ = make(items)
-    observer.watch("a", "key-a")
-    observer.watch("b", "key-b")
-    observer.watch("c", "key-c")
+    source = FakeSource({"a": Item("a", "ok"), "b": Item("b", "ok")})
+    observer, notified, _ = make(source)
+    for key in "abc":
+        observer.watch(key, f"key-{key}")
+    assert not observer.ready
     await observer.refresh()
-    assert sorted(notified) == ["key-a", "key-b", "key-c"]  # first listing: everyone
+    assert observer.ready and sorted(notified) == ["key-a", "key-b", "key-c"]  # first: all
     notified.clear()
-    items[0] = Item("a", "busy")
+    source.items["a"] = Item("a", "Updating")
     await observer.refresh()
     assert notified == ["key-a"]
     notified.clear()
-    items.append(Item("c", "ok"))
-    del items[1]
+    source.items["c"] = Item("c", "ok", owner="uid-c")
+    del source.items["b"]
     await observer.refresh()
     assert sorted(notified) == ["key-b", "key-c"]  # b vanished, c appeared
-    assert observer.list_calls == 3
+    assert observer.owned_by("uid-c") == "c" and observer.owned_by("uid-b") is None
 
 
-async def test_two_speeds_and_per_resource_intervals() -> None:
-    items = [Item("a", "ok")]
-    observer, _, _ = make(items)
-    observer.watch("a", "key-a")
+async def test_our_writes_are_unknown_until_looked_at_again() -> None:
+    source = FakeSource({"a": Item("a", "ok")})
+    observer, _, clock = make(source)
     await observer.refresh()
-    assert 48 <= observer.next_interval() <= 72  # stable, jittered
-    items[0] = Item("a", "busy")
-    await observer.refresh()
-    assert observer.next_interval() == 2
-    observer.watch("a", "key-a2", Intervals(1, 30))
-    assert observer.next_interval() == 1
-
-
-async def test_writes_make_the_snapshot_stale_until_the_next_listing() -> None:
-    items = [Item("a", "ok")]
-    observer, _, clock = make(items)
-    await observer.refresh()
-    assert observer.get("a") == Item("a", "ok")
+    assert observer.knows("a") and observer.knows("never-seen")
     clock.now += 1
     observer.invalidate("a")
-    assert observer.get("a") is None  # caller must ask the cloud directly
-    assert observer.next_interval() == 2  # and polling is fast for a while
+    assert not observer.knows("a")  # the caller must ask the cloud directly
     clock.now += 1
+    await observer.look(["a"])
+    assert observer.knows("a")
+
+
+async def test_at_scale_only_changing_items_are_polled() -> None:
+    """1,000 services, one of them created by us: it is Described, the account is not
+    re-listed (10 pages) while it deploys; at rest one listing per stable interval."""
+    source = FakeSource({f"s{i}": Item(f"s{i}", "ok") for i in range(1000)})
+    observer, notified, clock = make(source)
+    observer.watch("new", "key-new")
+    assert await observer.step() == "list" and source.pages == 10
+    start = clock.now
+    source.items["new"] = Item("new", "Creating")
+    observer.invalidate("new")
+    # It deploys for 12 s, then runs.
+    done = await run_until(observer, clock, start + 12)
+    assert set(done) == {"look"} and source.listings == 1
+    source.items["new"] = Item("new", "ok")
+    notified.clear()
+    await run_until(observer, clock, start + 30)
+    assert notified == ["key-new"] and source.listings == 1
+    looks_while_deploying = len(source.describes)
+    # Describes only, a handful: one per second near the assumed end, then one per 5 s.
+    assert looks_while_deploying <= 10
+    # At rest: nothing until the stable interval (300 s ± 20%), then one listing.
+    await run_until(observer, clock, start + 230)
+    assert source.listings == 1 and len(source.describes) == looks_while_deploying
+    await run_until(observer, clock, start + 400)
+    assert source.listings == 2
+
+
+async def test_polls_often_near_the_learnt_completion_time() -> None:
+    source = FakeSource()
+    observer, notified, clock = make(source, Intervals(5, 300))
     await observer.refresh()
-    assert observer.get("a") == Item("a", "ok")
+
+    async def deploy(name: str, seconds: float) -> float:
+        """Create `name`, let it finish after `seconds`; return when we were told."""
+        observer.watch(name, name)
+        source.items[name] = Item(name, "Creating")
+        started = clock.now
+        observer.invalidate(name)
+        notified.clear()
+        while True:
+            wake = observer.next_wake()
+            if wake >= started + seconds and source.items[name].state == "Creating":
+                clock.now = started + seconds
+                source.items[name] = Item(name, "ok")
+            clock.now = max(clock.now, wake)
+            await observer.step()
+            if name in notified and source.items[name].state == "ok":
+                return clock.now - started
+
+    first = await deploy("one", 7.0)
+    assert first <= 7.0 + 5.0  # unknown duration: within one transitional interval
+    later = await deploy("two", 7.0)
+    assert later <= 7.0 + 1.0 + 1e-6  # learnt: polls every second near the end
+
+
+async def test_many_due_items_are_listed_not_described() -> None:
+    source = FakeSource({f"s{i}": Item(f"s{i}", "ok") for i in range(150)})  # 2 pages
+    observer, _, clock = make(source)
+    await observer.refresh()
+    for i in range(5):
+        source.items[f"n{i}"] = Item(f"n{i}", "Creating")
+        observer.watch(f"n{i}", f"n{i}")
+        observer.invalidate(f"n{i}")
+    clock.now += 6
+    assert await observer.step() == "list" and not source.describes
+
+
+async def test_a_listing_that_keeps_failing_makes_the_snapshot_stale() -> None:
+    source = FakeSource({"a": Item("a", "ok")})
+    observer, notified, clock = make(source, Intervals(5, 60))
+    observer.watch("a", "key-a")
+    await observer.refresh()
+    notified.clear()
+    source.fail = True
+    clock.now += observer.max_age - 1
+    assert await observer.step() == "failed"
+    observer.check_fresh()  # not stale yet
+    assert notified == []
+    clock.now = observer.next_wake()  # the retry, after max_age
+    assert await observer.step() == "failed"
+    with pytest.raises(StaleSnapshot):
+        observer.check_fresh()
+    assert notified == ["key-a"]  # told once, so it can say so
+    clock.now = observer.next_wake()
+    await observer.step()
+    assert notified == ["key-a"]
+    source.fail = False
+    clock.now = observer.next_wake()
+    assert await observer.step() == "list"
+    observer.check_fresh()
+    assert notified == ["key-a", "key-a"]  # told again when it works

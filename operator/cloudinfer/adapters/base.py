@@ -1,30 +1,95 @@
-"""What the generic reconciler knows about a managed resource and its cloud counterpart."""
+"""What the generic reconciler and the adapters share: the resource as the reconciler sees
+it, the cloud side as an adapter reports it, and the adapter interface (Crossplane's
+ExternalClient: observe, create, update, delete)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 OWNER_LABEL = "cloudinfer-uid"  # stamped on cloud resources: the CR uid that owns them
 RESOURCE_LABEL = "cloudinfer-resource"  # namespace.name, for humans looking at the console
 
+Identity = Literal["client-named", "server-named"]
+
+
+@dataclass(frozen=True)
+class CreatePending:
+    """The marker written before a create call: which object (uid) may have created
+    something, and when."""
+
+    uid: str
+    since: str
+
+    def render(self) -> str:
+        return f"{self.uid} {self.since}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> CreatePending | None:
+        if not text:
+            return None
+        uid, _, since = text.strip().partition(" ")
+        return cls(uid, since) if uid else None
+
 
 @dataclass(frozen=True)
 class ManagedResource:
+    kind: str
     namespace: str
     name: str
     uid: str
     generation: int
-    spec: Any  # the kind's parsed spec model
+    spec: Any  # the kind's parsed spec model (a ManagedSpec)
+    # Client-named: the cloud name (fixed before the first create). Server-named: the name
+    # the service is given; its identity is `external_id`.
     external_name: str
+    external_id: str = ""  # server-named: the id the cloud returned, once recorded
+    create_pending: CreatePending | None = None
     status: dict[str, Any] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     finalizers: tuple[str, ...] = ()
     deleting: bool = False
 
     @property
-    def key(self) -> tuple[str, str]:
-        return self.namespace, self.name
+    def key(self) -> tuple[str, str, str]:
+        return self.kind, self.namespace, self.name
+
+    @property
+    def manage(self) -> bool:
+        return bool(self.spec.management_policy == "Manage")
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Per-call settings from the resource's provider config: shared clients and accounts
+    are never mutated per call, so two provider configs never see each other's."""
+
+    region: str
+    workspace_id: str | None = None
+    project_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One field where the cloud differs from the spec. Messages name the path only: values
+    can be secrets (an env variable, a token)."""
+
+    path: str
+    have: Any = field(default=None, repr=False)
+    want: Any = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return self.path
+
+    @staticmethod
+    def describe(drift: tuple[Drift, ...]) -> str:
+        return ", ".join(d.path for d in drift)
+
+    def same_as(self, other: Drift) -> bool:
+        return self.path == other.path and json.dumps(self.want, sort_keys=True) == json.dumps(
+            other.want, sort_keys=True
+        )
 
 
 @dataclass(frozen=True)
@@ -33,8 +98,7 @@ class Observation:
 
     exists: bool
     owner_uid: str | None = None
-    up_to_date: bool = True
-    drift: tuple[str, ...] = ()
+    drift: tuple[Drift, ...] = ()
     phase: str = "Unknown"
     cloud_status: str = ""
     transitional: bool = False
@@ -49,14 +113,55 @@ class Observation:
     message: str = ""
     connection: dict[str, str] = field(default_factory=dict, repr=False)  # secret material
 
+    @property
+    def up_to_date(self) -> bool:
+        return not self.drift
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Server-named identity: the outcome of looking for what a lost create may have made.
+    `found` is the id; else `authoritative` says whether "absent" is proven."""
+
+    found: str = ""
+    authoritative: bool = False
+    detail: str = ""
+
+
+ABSENT = Observation(exists=False)
+
 
 class ExternalClient(Protocol):
-    async def observe(self, resource: ManagedResource, fresh: bool = False) -> Observation: ...
+    """One (kind, cloud) adapter. Plain data in and out; nothing shared is mutated."""
 
-    async def create(self, resource: ManagedResource) -> None: ...
+    identity: Identity
 
-    async def update(self, resource: ManagedResource, observation: Observation) -> dict[str, Any]:
+    def external_name(self, spec: Any, metadata_name: str) -> str:
+        """The name the cloud resource has (client-named: its identity)."""
+        ...
+
+    async def observe(
+        self, resource: ManagedResource, ctx: CallContext, fresh: bool = False
+    ) -> Observation:
+        """Pure read. `fresh` asks the cloud directly instead of the batch snapshot."""
+        ...
+
+    async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
+        """Server-named only: find what this resource's create stamped with its uid."""
+        ...
+
+    async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
+        """Create; return the external id (client-named: the external name)."""
+        ...
+
+    async def update(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> dict[str, Any]:
         """Bring the cloud in line with the spec; returns status fields to record."""
         ...
 
-    async def delete(self, resource: ManagedResource) -> None: ...
+    async def delete(self, resource: ManagedResource, ctx: CallContext) -> None: ...
+
+    def gone(self, observation: Observation) -> bool:
+        """Whether deletion is complete (VIAS: a stopped deployment counts as gone)."""
+        ...

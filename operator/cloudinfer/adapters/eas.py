@@ -12,9 +12,20 @@ import json
 import re
 from typing import Any
 
-from cloudinfer.adapters.base import OWNER_LABEL, RESOURCE_LABEL, ManagedResource, Observation
+from cloudinfer.adapters.base import (
+    ABSENT,
+    OWNER_LABEL,
+    RESOURCE_LABEL,
+    CallContext,
+    Drift,
+    Identity,
+    Lookup,
+    ManagedResource,
+    Observation,
+)
+from cloudinfer.adapters.drift import compare
 from cloudinfer.api.inferenceservice import EasAutoscaling, InferenceServiceSpec
-from cloudinfer.clouds.eas import EasClient, EasService
+from cloudinfer.clouds.alibaba.eas import EasClient, EasService
 from cloudinfer.clouds.errors import NotFound
 from cloudinfer.observer.batch import BatchObserver
 
@@ -38,6 +49,7 @@ PHASES = {
     "Complete": "Running",
 }
 TRANSITIONAL = {"Creating", "Pending", "Starting", "Updating", "Stopping", "Deleting"}
+STOPPED, AUTOSCALING = "stopped", "autoscaling"  # drift paths that are not service config
 
 
 # -- pure mapping ----------------------------------------------------------------------------
@@ -94,26 +106,11 @@ def desired_config(spec: InferenceServiceSpec, name: str) -> dict[str, Any]:
     return config
 
 
-def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict) and value:
-        out: dict[str, Any] = {}
-        for key, sub in value.items():
-            out.update(_leaves(sub, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: value}
-
-
-def config_drift(desired: dict[str, Any], actual: dict[str, Any], autoscaled: bool) -> list[str]:
-    """Fields the spec sets whose cloud value differs. Only what the spec says is compared,
-    so fields the cloud adds never count as drift; with autoscaling the instance count
+def config_drift(desired: dict[str, Any], actual: dict[str, Any], autoscaled: bool) -> list[Drift]:
+    """Fields the spec sets whose cloud value differs; with autoscaling the instance count
     belongs to the autoscaler."""
-    want, have = _leaves(desired), _leaves(actual)
     skip = {"name"} | ({"metadata.instance"} if autoscaled else set())
-    return [
-        f"{path}: cloud has {json.dumps(have.get(path))}, spec wants {json.dumps(value)}"
-        for path, value in sorted(want.items())
-        if path not in skip and have.get(path) != value
-    ]
+    return compare(desired, actual, skip)
 
 
 def autoscaling_fingerprint(autoscaling: EasAutoscaling | None) -> str | None:
@@ -157,12 +154,11 @@ def observation_of(service: EasService, resource: ManagedResource) -> Observatio
     drift = config_drift(want, service.config, spec.eas.autoscaling is not None)
     stopped_now = phase in ("Stopped", "Stopping")
     if manage and spec.stopped != stopped_now and phase not in ("Failed", "Deleting"):
-        drift.append(f"stopped: cloud is {service.status}, spec wants stopped={spec.stopped}")
-    if manage and autoscaling_fingerprint(spec.eas.autoscaling) not in (
-        None,
-        resource.status.get("appliedAutoscaling"),
-    ):
-        drift.append("autoscaling: not yet applied")
+        drift.append(Drift(STOPPED, stopped_now, spec.stopped))
+    applied = resource.status.get("appliedAutoscaling")
+    wanted = autoscaling_fingerprint(spec.eas.autoscaling)
+    if manage and wanted not in (None, applied):
+        drift.append(Drift(AUTOSCALING, applied, wanted))
     endpoints = {
         k: v
         for k, v in (
@@ -181,7 +177,6 @@ def observation_of(service: EasService, resource: ManagedResource) -> Observatio
     return Observation(
         exists=True,
         owner_uid=service.labels.get(OWNER_LABEL),
-        up_to_date=not drift,
         drift=tuple(drift),
         phase=phase,
         cloud_status=service.status,
@@ -214,8 +209,10 @@ def _explicit_config(spec: InferenceServiceSpec, name: str) -> dict[str, Any]:
     return out
 
 
-def is_transitional(service: EasService) -> bool:
-    return PHASES.get(service.status, "Unknown") in TRANSITIONAL
+def transition(service: EasService) -> str | None:
+    """The common transitional phase the service is in, or None when it is settled."""
+    phase = PHASES.get(service.status, "Unknown")
+    return phase if phase in TRANSITIONAL else None
 
 
 def fingerprint(service: EasService) -> object:
@@ -238,39 +235,60 @@ def fingerprint(service: EasService) -> object:
 
 
 class EasInferenceServiceAdapter:
-    def __init__(
-        self,
-        client: EasClient,
-        observer: BatchObserver[EasService, Any],
-        workspace_id: str | None = None,
-    ) -> None:
-        self.client, self.observer, self.workspace_id = client, observer, workspace_id
+    """Client-named: the service name is the identity, fixed before the first create."""
 
-    async def observe(self, resource: ManagedResource, fresh: bool = False) -> Observation:
-        service = None if fresh else self.observer.get(resource.external_name)
-        if service is None:
-            # Absent from the last listing: it may be newer than the listing, so ask directly.
-            try:
-                service = await self.client.describe_service(resource.external_name)
-            except NotFound:
-                return Observation(exists=False)
+    identity: Identity = "client-named"
+
+    def __init__(self, client: EasClient, observer: BatchObserver[EasService, Any]) -> None:
+        self.client, self.observer = client, observer
+
+    def external_name(self, spec: Any, metadata_name: str) -> str:
+        return external_name(spec, metadata_name)
+
+    async def observe(
+        self, resource: ManagedResource, ctx: CallContext, fresh: bool = False
+    ) -> Observation:
+        name = resource.external_name
+        if not fresh:
+            self.observer.check_fresh()
+            if self.observer.knows(name):
+                service = self.observer.get(name)
+                if service is not None:
+                    return observation_of(service, resource)
+                if resource.manage:
+                    # Absent from a listing newer than our last change: a create is safe
+                    # (a name taken meanwhile answers Conflict, handled by the reconciler).
+                    return ABSENT
+        # Asked for, changed by us since the listing, or an Observe target the listing
+        # did not have yet: ask the cloud.
+        try:
+            service = await self.client.describe_service(name)
+        except NotFound:
+            return ABSENT
         return observation_of(service, resource)
 
-    async def create(self, resource: ManagedResource) -> None:
+    async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
+        return Lookup(found=resource.external_name, authoritative=True)
+
+    async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
         spec: InferenceServiceSpec = resource.spec
         config = desired_config(spec, resource.external_name)
         labels = desired_labels(resource)
-        if spec.clone_from is not None:
-            # The source's config, overridden by what the spec sets explicitly.
-            overrides = _explicit_config(spec, resource.external_name)
-            await self.client.clone_service(spec.clone_from.service_name, overrides, labels)
-        else:
-            await self.client.create_service(
-                config, labels, spec.eas.workspace_id or self.workspace_id
-            )
-        self.observer.invalidate(resource.external_name)
+        try:
+            if spec.clone_from is not None:
+                # The source's config, overridden by what the spec sets explicitly.
+                overrides = _explicit_config(spec, resource.external_name)
+                await self.client.clone_service(spec.clone_from.service_name, overrides, labels)
+            else:
+                workspace = spec.eas.workspace_id or ctx.workspace_id
+                await self.client.create_service(config, labels, workspace)
+        finally:  # even a create whose answer was lost may have made it
+            self.observer.invalidate(resource.external_name)
+        return resource.external_name
 
-    async def update(self, resource: ManagedResource, observation: Observation) -> dict[str, Any]:
+    async def update(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> dict[str, Any]:
         recorded: dict[str, Any] = {}
         try:
             await self._update(resource, observation, recorded)
@@ -282,29 +300,30 @@ class EasInferenceServiceAdapter:
         self, resource: ManagedResource, observation: Observation, recorded: dict[str, Any]
     ) -> None:
         spec: InferenceServiceSpec = resource.spec
-        config_changes = [
-            d for d in observation.drift if not d.startswith(("stopped:", "autoscaling:"))
-        ]
-        if config_changes:
-            patch = desired_config(spec, resource.external_name)
+        name = resource.external_name
+        if any(d.path not in (STOPPED, AUTOSCALING) for d in observation.drift):
+            patch = desired_config(spec, name)
             patch.pop("name", None)
             if spec.eas.autoscaling is not None:
                 patch.get("metadata", {}).pop("instance", None)
-            await self.client.update_service(resource.external_name, patch)
+            await self.client.update_service(name, patch)
         if spec.stopped and not observation.stopped and observation.phase != "Stopping":
-            await self.client.stop_service(resource.external_name)
-        elif not spec.stopped and observation.phase in ("Stopped",):
-            await self.client.start_service(resource.external_name)
+            await self.client.stop_service(name)
+        elif not spec.stopped and observation.phase == "Stopped":
+            await self.client.start_service(name)
         applied = autoscaling_fingerprint(spec.eas.autoscaling)
         if spec.eas.autoscaling is not None and applied != resource.status.get(
             "appliedAutoscaling"
         ):
-            await self.client.update_autoscaler(
-                resource.external_name, *autoscaler_request(spec.eas.autoscaling)
-            )
+            await self.client.update_autoscaler(name, *autoscaler_request(spec.eas.autoscaling))
             recorded["appliedAutoscaling"] = applied
 
-    async def delete(self, resource: ManagedResource) -> None:
-        with contextlib.suppress(NotFound):  # already gone is what we wanted
-            await self.client.delete_service(resource.external_name)
-        self.observer.invalidate(resource.external_name)
+    async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:
+        try:
+            with contextlib.suppress(NotFound):  # already gone is what we wanted
+                await self.client.delete_service(resource.external_name)
+        finally:
+            self.observer.invalidate(resource.external_name)
+
+    def gone(self, observation: Observation) -> bool:
+        return not observation.exists

@@ -14,13 +14,15 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 
 class ApiModel(BaseModel):
     """Base of every spec/status model: camelCase on the wire, attribute docstrings as
-    descriptions (they become `kubectl explain` text), unknown fields rejected when parsing."""
+    descriptions (they become `kubectl explain` text). Unknown fields are ignored when parsing:
+    strictness lives in the CRD schema the API server enforces, so an object written under a
+    newer CRD can still be read (and deleted) by an older operator."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         use_attribute_docstrings=True,
-        extra="forbid",
+        extra="ignore",
     )
 
 
@@ -92,3 +94,56 @@ class StatusBase(ApiModel):
         default=None, json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
     )
     """Bookkeeping of the operator framework (handler progress); not part of the API."""
+
+
+class PollIntervals(ApiModel):
+    """How often services are observed on the cloud."""
+
+    model_config = cel_rules(
+        {
+            "rule": "self.transitionalSeconds <= self.stableSeconds",
+            "message": "transitionalSeconds must not exceed stableSeconds",
+            "fieldPath": ".transitionalSeconds",
+        }
+    )
+
+    transitional_seconds: int = Field(default=5, ge=1, le=3600)
+    """Interval while a service is changing (creating, updating, stopping, ...)."""
+    stable_seconds: int = Field(default=300, ge=10, le=86400)
+    """Interval while every service is stable (running, stopped, failed); jittered."""
+
+
+class ProviderConfigReference(ApiModel):
+    """Which provider config (cloud account and region) to use."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
+    """Name of the ProviderConfig (same namespace) or ClusterProviderConfig."""
+    kind: Literal["ProviderConfig", "ClusterProviderConfig"] = "ProviderConfig"
+    """`ProviderConfig` (default) or `ClusterProviderConfig`."""
+
+
+class LocalSecretReference(ApiModel):
+    """A Secret in the resource's namespace."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
+    """Name of the Secret; it is created and owned by this resource."""
+
+
+class ManagedSpec(ApiModel):
+    """Fields every cloud-backed kind has: which account, and what happens on deletion,
+    adoption and polling. The generic reconciler reads only these."""
+
+    provider_config_ref: ProviderConfigReference
+    """The cloud account and region; immutable."""
+    deletion_policy: Literal["Delete", "Orphan"] = "Delete"
+    """`Delete` removes the cloud resource with this resource; `Orphan` leaves it."""
+    management_policy: Literal["Manage", "Observe"] = "Manage"
+    """`Manage` creates and corrects the cloud resource; `Observe` adopts an existing one
+    read-only and never writes to it."""
+    write_connection_secret_to_ref: LocalSecretReference | None = None
+    """Secret to receive endpoints and access credentials of the cloud resource (never
+    written to status)."""
+    poll_intervals: PollIntervals | None = None
+    """Poll this resource at other intervals than its provider config says; it can only
+    slow polling down, never make the shared account poll faster than its provider config
+    allows."""

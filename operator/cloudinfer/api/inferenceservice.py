@@ -7,8 +7,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
 
-from cloudinfer.api.common import DNS_SUBDOMAIN, ApiModel, StatusBase, cel_rules
-from cloudinfer.api.providerconfig import PollIntervals
+from cloudinfer.api.common import ApiModel, ManagedSpec, StatusBase, cel_rules
 
 # PAI-EAS service names: lower-case letters, digits and underscores, starting with a letter.
 EAS_SERVICE_NAME = r"^[a-z][a-z0-9_]{0,63}$"
@@ -25,22 +24,6 @@ PHASES = (
     "Deleting",
     "Unknown",
 )
-
-
-class ProviderConfigReference(ApiModel):
-    """Which provider config (cloud account and region) to use."""
-
-    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
-    """Name of the ProviderConfig (same namespace) or ClusterProviderConfig."""
-    kind: Literal["ProviderConfig", "ClusterProviderConfig"] = "ProviderConfig"
-    """`ProviderConfig` (default) or `ClusterProviderConfig`."""
-
-
-class LocalSecretReference(ApiModel):
-    """A Secret in the resource's namespace."""
-
-    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
-    """Name of the Secret; it is created and owned by this resource."""
 
 
 class CloneSource(ApiModel):
@@ -131,7 +114,7 @@ _IMMUTABLE: list[JsonDict] = [
 ]
 
 
-class InferenceServiceSpec(ApiModel):
+class InferenceServiceSpec(ManagedSpec):
     """The desired inference service."""
 
     model_config = cel_rules(
@@ -153,27 +136,15 @@ class InferenceServiceSpec(ApiModel):
         },
     )
 
-    provider_config_ref: ProviderConfigReference
-    """The cloud account and region; immutable."""
     service_name: str | None = Field(default=None, pattern=EAS_SERVICE_NAME)
     """Name of the service on the cloud; immutable. Default: metadata.name with `-` and `.`
     turned into `_` (EAS names are lower-case letters, digits and underscores)."""
     clone_from: CloneSource | None = None
     """Create by cloning this service (its config, overridden by `eas`); immutable."""
-    deletion_policy: Literal["Delete", "Orphan"] = "Delete"
-    """`Delete` removes the cloud service with this resource; `Orphan` leaves it running."""
-    management_policy: Literal["Manage", "Observe"] = "Manage"
-    """`Manage` creates and corrects the service; `Observe` adopts an existing service
-    read-only and never writes to it."""
     stopped: bool = False
     """Stop the service (instances released, config kept); false starts it again."""
     labels: dict[str, str] = Field(default_factory=dict, json_schema_extra={"maxProperties": 20})
     """Labels to put on the cloud service."""
-    write_connection_secret_to_ref: LocalSecretReference | None = None
-    """Secret to receive the endpoints and the access token (`token`, `internetEndpoint`,
-    `intranetEndpoint`). The token is never written to status."""
-    poll_intervals: PollIntervals | None = None
-    """Override the provider config's poll intervals for this service."""
     eas: EasSpec
     """The PAI-EAS service."""
 

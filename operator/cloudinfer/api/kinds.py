@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -118,4 +121,41 @@ INFERENCE_SERVICE = KindInfo(
     ),
 )
 
-ALL_KINDS: tuple[KindInfo, ...] = (PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG, INFERENCE_SERVICE)
+
+@dataclass(frozen=True)
+class ManagedKind:
+    """A cloud-backed kind, as the generic runtime sees it. Adding a kind is a model, one
+    of these in MANAGED_KINDS, and an adapter per cloud in the providers."""
+
+    info: KindInfo
+    # Which spec block selects which cloud: attribute of the spec model → cloud name.
+    clouds: Mapping[str, str]
+    # How an observation becomes this kind's status: the status fields that hold the
+    # cloud's id and the cloud-side name (the other observed fields are common to all).
+    id_field: str = "serviceId"
+    name_field: str = "serviceName"
+
+    def block_of(self, spec: Any) -> tuple[str, str] | None:
+        """(spec block, cloud) the spec selects, or None when no block is set."""
+        for attribute, cloud in self.clouds.items():
+            if getattr(spec, attribute, None) is not None:
+                return attribute, cloud
+        return None
+
+
+INFERENCE_SERVICE_KIND = ManagedKind(INFERENCE_SERVICE, MappingProxyType({"eas": "alibaba-eas"}))
+
+MANAGED_KINDS: tuple[ManagedKind, ...] = (INFERENCE_SERVICE_KIND,)
+ALL_KINDS: tuple[KindInfo, ...] = (
+    PROVIDER_CONFIG,
+    CLUSTER_PROVIDER_CONFIG,
+    *(k.info for k in MANAGED_KINDS),
+)
+
+
+def managed_kind(kind: str) -> ManagedKind:
+    """The managed kind by its Kind name (e.g. `InferenceService`)."""
+    for managed in MANAGED_KINDS:
+        if managed.info.kind == kind:
+            return managed
+    raise KeyError(kind)

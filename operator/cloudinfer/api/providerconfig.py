@@ -6,7 +6,14 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
-from cloudinfer.api.common import ApiModel, SecretReference, StatusBase, cel_rules, defaulted
+from cloudinfer.api.common import (
+    ApiModel,
+    PollIntervals,
+    SecretReference,
+    StatusBase,
+    cel_rules,
+    defaulted,
+)
 
 CloudName = Literal["alibaba-eas", "huawei-modelarts", "huawei-fabric", "huawei-vias"]
 CLOUDS: tuple[str, ...] = get_args(CloudName)
@@ -25,23 +32,6 @@ class RateLimit(ApiModel):
     """Sustained requests per second."""
     burst: int = Field(default=20, ge=1, le=100000)
     """Requests that may be sent at once after a quiet period."""
-
-
-class PollIntervals(ApiModel):
-    """How often services are observed on the cloud."""
-
-    model_config = cel_rules(
-        {
-            "rule": "self.transitionalSeconds <= self.stableSeconds",
-            "message": "transitionalSeconds must not exceed stableSeconds",
-            "fieldPath": ".transitionalSeconds",
-        }
-    )
-
-    transitional_seconds: int = Field(default=5, ge=1, le=3600)
-    """Interval while a service is changing (creating, updating, stopping, ...)."""
-    stable_seconds: int = Field(default=300, ge=10, le=86400)
-    """Interval while every service is stable (running, stopped, failed); jittered."""
 
 
 class ProviderConfigSpec(ApiModel):

@@ -1,11 +1,34 @@
-"""Client-side rate limiting per cloud account: a token bucket that also honours the
-server's retry-after, so after a throttling answer no call to that account leaves early."""
+"""Client-side rate limiting per cloud account, and the server's retry-after honoured by
+every call to that account.
+
+A GCRA token bucket (the virtual-scheduling form of a token bucket): each call reserves the
+next free slot and sleeps until it, so waiters are served in order without a lock. A caller
+that must not hold its task for long (a reconcile worker) sets `patience`: a slot further
+away than that is not taken, and `Throttled(local=True)` tells the caller how long to come
+back after, so one throttled account never holds the workers other accounts need."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+
+from cloudinfer.clouds.errors import Throttled
+
+_patience: ContextVar[float | None] = ContextVar("cloudinfer_limiter_patience", default=None)
+
+
+@contextlib.contextmanager
+def patience(seconds: float | None) -> Iterator[None]:
+    """Within this block (this task and what it awaits), no call waits longer than `seconds`
+    for the limiter; None waits as long as it takes (background listings)."""
+    token = _patience.set(seconds)
+    try:
+        yield
+    finally:
+        _patience.reset(token)
 
 
 class RateLimiter:
@@ -14,10 +37,10 @@ class RateLimiter:
             raise ValueError("qps must be > 0 and burst >= 1")
         self.qps, self.burst = qps, burst
         self._clock = clock
-        self._tokens = float(burst)
-        self._last = clock()
+        self._interval = 1.0 / qps
+        self._tolerance = (burst - 1) * self._interval
+        self._tat = clock()  # theoretical arrival time of the next request
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
 
     def pause_until(self, when: float) -> None:
         """No request before `when` (monotonic clock): the server asked us to wait."""
@@ -26,22 +49,25 @@ class RateLimiter:
     def pause_for(self, seconds: float) -> None:
         self.pause_until(self._clock() + seconds)
 
+    def _slot(self, now: float) -> float:
+        """When the next request may leave."""
+        return max(max(self._tat, now) - self._tolerance, self._paused_until, now)
+
     def delay(self) -> float:
-        """How long the next acquire would wait now (for tests and metrics)."""
+        """How long the next acquire would wait now."""
         now = self._clock()
-        tokens = min(self.burst, self._tokens + (now - self._last) * self.qps)
-        return max(self._paused_until - now, 0.0 if tokens >= 1 else (1 - tokens) / self.qps)
+        return self._slot(now) - now
 
     async def acquire(self) -> None:
-        async with self._lock:  # FIFO-ish: one waiter computes its slot at a time
-            while True:
-                now = self._clock()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.qps)
-                self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.qps)
+        now = self._clock()
+        slot = self._slot(now)
+        wait = slot - now
+        limit = _patience.get()
+        if limit is not None and wait > limit:
+            raise Throttled(
+                f"client-side rate limit: next slot in {wait:.1f}s", retry_after=wait, local=True
+            )
+        # Reserve before sleeping: later callers queue behind this one.
+        self._tat = max(self._tat, now, slot - self._tolerance) + self._interval
+        if wait > 0:
+            await asyncio.sleep(wait)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from cloudinfer.clouds.errors import CloudError, Throttled, TransportError
+from cloudinfer.clouds.errors import Busy, CloudError, Throttled, TransportError
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,10 @@ class RetryPolicy:
 
     def retryable(self, error: CloudError, idempotent: bool) -> bool:
         if isinstance(error, Throttled):
-            return error.retry_after <= self.max_inline_retry_after
+            # A local refusal means the caller must not wait: hand it back at once.
+            return not error.local and error.retry_after <= self.max_inline_retry_after
+        if isinstance(error, Busy):
+            return False  # a state change takes longer than inline retries: the caller requeues
         if isinstance(error, TransportError):
             return idempotent or not error.maybe_committed
         return error.transient and idempotent

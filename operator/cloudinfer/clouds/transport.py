@@ -76,7 +76,7 @@ class Transport:
             try:
                 return await self._attempt(request)
             except CloudError as error:
-                if isinstance(error, Throttled):
+                if isinstance(error, Throttled) and not error.local:
                     # Every later call to this account waits too, not just this retry.
                     self.limiter.pause_for(error.retry_after)
                 if attempt >= self.policy.attempts or not self.policy.retryable(
@@ -89,7 +89,11 @@ class Transport:
                     await asyncio.sleep(self.policy.backoff(attempt))
 
     async def _attempt(self, request: CloudRequest) -> dict[str, Any]:
-        await self.limiter.acquire()
+        try:
+            await self.limiter.acquire()
+        except Throttled as refused:
+            refused.cloud, refused.operation = self.cloud, request.operation
+            raise
         url = self.base_url + request.path
         query = request.encoded_query()
         if query:

@@ -28,3 +28,5 @@ class RunOptions:
     log_format: str = "plain"
     verbose: bool = False
     debug: bool = False
+    workers: int = 16  # concurrent reconciles (at most half of them on one cloud account)
+    resync_seconds: float = 3600.0  # look at every resource again this often (jittered)

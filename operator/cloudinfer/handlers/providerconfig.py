@@ -140,20 +140,26 @@ def _users(namespace: str | None, name: str, indices: dict[str, Any]) -> list[Re
     return found
 
 
-def _is_referenced(namespace: str | None, name: str, **kwargs: Any) -> bool:
-    return bool(_users(namespace, name, kwargs))
-
-
-@kopf.on.event("", "v1", "secrets", when=_is_referenced)
-async def referenced_secret_changed(
-    namespace: str | None, name: str, memo: kopf.Memo, **kwargs: Any
+@kopf.on.event("", "v1", "secrets")
+async def secret_changed(
+    type: str | None,
+    namespace: str | None,
+    name: str,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    **kwargs: Any,
 ) -> None:
+    """Provider configs that reference this Secret are re-evaluated (and wake their users);
+    a connection Secret the operator wrote goes back to its owner."""
+    runtime = getattr(memo, "runtime", None)
+    if runtime is not None:
+        runtime.secret_event(type, body)
     kinds = {info.plural: info for info in (PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG)}
     for plural, ns, pc_name in _users(namespace, name, kwargs):
-        body = {"metadata": {"name": pc_name, "namespace": ns}}
+        ref = {"metadata": {"name": pc_name, "namespace": ns}}
         try:
             # The Secret's own logger would post Events on the Secret; use the module's.
-            await sync(memo, kinds[plural], body, _log)
+            await sync(memo, kinds[plural], ref, _log)
         except kopf.TemporaryError as exc:
             # Event handlers are not retried; the provider config's own handler will be.
             _log.warning("re-evaluating %s %s/%s failed: %s", plural, ns, pc_name, exc)

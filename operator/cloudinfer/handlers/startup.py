@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
 
+from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG
+from cloudinfer.handlers.indexes import first
 from cloudinfer.handlers.options import RunOptions
+from cloudinfer.runtime.controller import Runtime
 
 # kopf's own finalizer (kinds with kopf deletion handlers); the reconciler uses
 # cloudinfer.reconcile.managed.FINALIZER for the cloud-backed kinds.
@@ -50,13 +55,34 @@ def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None
 
 
 @kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
     options: RunOptions = memo.options
     apply_settings(settings, options)
-    # Created here so the work queue's tasks run inside kopf's context (Events can be posted).
-    from cloudinfer.handlers.inferenceservice import Runtime
+    # The Kubernetes client is synchronous and runs in threads: give every worker one.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=options.workers + 4, thread_name_prefix="kube")
+    )
+    pcs, cpcs, secrets = (
+        kwargs["providerconfigs"],
+        kwargs["clusterproviderconfigs"],
+        kwargs["secrets"],
+    )
 
-    memo.runtime = Runtime(memo.kube, options)
+    def configs(ref: tuple[str, str, str]) -> Any:
+        return first(cpcs if ref[0] == CLUSTER_PROVIDER_CONFIG.kind else pcs, ref)
+
+    def secret(namespace: str, name: str) -> Any:
+        return first(secrets, (namespace, name))
+
+    # Created here so the work queue's tasks run inside kopf's context (Events can be posted).
+    memo.runtime = Runtime(
+        memo.kube,
+        configs,
+        secret,
+        options.operator_namespace,
+        workers=options.workers,
+        resync=options.resync_seconds,
+    )
     memo.runtime.start()
 
 

@@ -1,19 +1,27 @@
-"""A batch observer for one account: lists everything, keeps a snapshot by name, and tells
-the resources whose item changed (appeared, vanished, or differs) to reconcile.
+"""Batch observation for one account and kind: a paged listing feeds a snapshot every
+resource reads, and the resources whose item changed (appeared, vanished, differs) are told.
 
-Two speeds: the transitional interval while any watched item is transitional (or something
-was just changed), the stable interval (jittered ±20%) otherwise. A resource's own poll
-intervals can only make its account's polling faster, never slower."""
+Cost follows the listing, not the resources:
+- at rest, one full listing per stable interval (jittered);
+- while items are changing (ones we wrote, or ones the listing shows transitional), only
+  those are polled, one Describe each, and a full listing replaces them only when it is
+  cheaper (more due items than listing pages);
+- an item is polled rarely early in its transition and often near the time transitions of
+  that kind have been taking (learnt per phase), so completion is seen soon after it happens.
+
+A snapshot that cannot be refreshed for `max_age` is reported stale, and everyone watching
+is told, so resources surface it instead of serving an old Ready forever."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from cloudinfer.clouds.errors import CloudError, Throttled
 
@@ -27,6 +35,10 @@ class Intervals:
     transitional: float = 5.0
     stable: float = 300.0
 
+    def clamp(self, floor: Intervals) -> Intervals:
+        """Never faster than `floor` (a resource cannot out-poll its provider config)."""
+        return Intervals(max(self.transitional, floor.transitional), max(self.stable, floor.stable))
+
 
 @dataclass
 class ListResult(Generic[T]):
@@ -34,78 +46,265 @@ class ListResult(Generic[T]):
     calls: int  # List calls (pages) it took
 
 
+class Source(Protocol[T]):
+    """What one account offers the observer for one kind."""
+
+    async def list_all(self) -> ListResult[T]: ...
+
+    async def describe(self, key: str) -> T | None:
+        """The item now, or None when it does not exist."""
+        ...
+
+    def key_of(self, item: T) -> str: ...
+
+    def owner_of(self, item: T) -> str | None:
+        """The owner marker (a CR uid) stamped on the item, if any."""
+        ...
+
+    def fingerprint(self, item: T) -> object: ...
+
+    def transition(self, item: T) -> str | None:
+        """The transitional phase the item is in (Creating, Updating...), or None."""
+        ...
+
+
+class StaleSnapshot(CloudError):
+    """The listing has been failing for longer than the snapshot may be trusted."""
+
+    transient = True
+
+
 class BatchObserver(Generic[T, K]):
     def __init__(
         self,
         name: str,
-        lister: Callable[[], Awaitable[ListResult[T]]],
-        name_of: Callable[[T], str],
-        fingerprint: Callable[[T], object],
-        transitional: Callable[[T], bool],
+        source: Source[T],
         notify: Callable[[K], None],
         intervals: Intervals = Intervals(),
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        max_age: float | None = None,
     ) -> None:
         self.name = name
-        self._lister, self._name_of, self._fingerprint = lister, name_of, fingerprint
-        self._transitional, self._notify = transitional, notify
+        self._source = source
+        self._notify = notify
         self.intervals = intervals
         self._clock = clock
         self._rng = rng or random.Random()
+        self.max_age = max_age if max_age is not None else 3 * intervals.stable + 60
         self.snapshot: dict[str, T] = {}
-        self.listed_at: float | None = None
-        self.list_calls = 0
-        self.errors = 0
         self._prints: dict[str, object] = {}
+        self._owners: dict[str, str] = {}  # owner uid → item key
+        self.listed_at: float | None = None  # start of the last full listing that succeeded
+        self.list_calls = 0
+        self.describe_calls = 0
+        self.errors = 0
+        self.last_error = ""
+        self._stale_told = False
         self._watchers: dict[str, dict[K, Intervals]] = {}
-        self._fast_until = 0.0
-        self._written_at: dict[str, float] = {}  # item name → when we last changed it
+        # Items being followed closely: since when, when to look next, and at what.
+        self._since: dict[str, float] = {}
+        self._due: dict[str, float] = {}
+        self._phase: dict[str, str] = {}
+        self._written: dict[str, float] = {}  # item → when we last changed it
+        self._looked: dict[str, float] = {}  # item → start of the last look at it alone
+        self._expected: dict[str, float] = {}  # phase → learnt transition duration
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._next_full = clock()
+        self.pages = 1  # pages the last full listing took
+        self._failures = 0  # consecutive failed steps
 
-    # -- interest --------------------------------------------------------------------------
+    # -- what resources ask ----------------------------------------------------------------
 
-    def watch(self, item_name: str, key: K, intervals: Intervals | None = None) -> None:
-        watchers = self._watchers.setdefault(item_name, {})
-        if key not in watchers:
-            self._wake.set()  # a new interest: list soon (at most at the fast rate)
-        watchers[key] = intervals or self.intervals
+    @property
+    def ready(self) -> bool:
+        """Listed at least once: absence from the snapshot means something."""
+        return self.listed_at is not None
 
-    def unwatch(self, item_name: str, key: K) -> None:
-        watchers = self._watchers.get(item_name)
+    def check_fresh(self) -> None:
+        """Raise StaleSnapshot when the snapshot is too old to act on."""
+        if self.listed_at is None:
+            return
+        age = self._clock() - self.listed_at
+        if age > self.max_age:
+            raise StaleSnapshot(
+                f"cloud listing has failed for {age:.0f}s; last error: {self.last_error}",
+                cloud=self.name,
+                operation="observe",
+            )
+
+    def knows(self, key: str) -> bool:
+        """Whether the snapshot's view of `key` (present or absent) postdates our last
+        change to it."""
+        if self.listed_at is None:
+            return False
+        written = self._written.get(key)
+        if written is None:
+            return True
+        return max(self.listed_at, self._looked.get(key, -1.0)) > written
+
+    def get(self, key: str) -> T | None:
+        return self.snapshot.get(key)
+
+    def owned_by(self, uid: str) -> str | None:
+        """The key of the item stamped with owner `uid`, as of the snapshot."""
+        return self._owners.get(uid)
+
+    def watch(self, key: str, watcher: K, intervals: Intervals | None = None) -> None:
+        watchers = self._watchers.setdefault(key, {})
+        if watcher not in watchers and self.listed_at is None:
+            self._wake.set()  # someone waits for the first listing
+        watchers[watcher] = (intervals or self.intervals).clamp(self.intervals)
+
+    def unwatch(self, key: str, watcher: K) -> None:
+        watchers = self._watchers.get(key)
         if watchers is not None:
-            watchers.pop(key, None)
+            watchers.pop(watcher, None)
             if not watchers:
-                del self._watchers[item_name]
+                del self._watchers[key]
+                self._forget_follow(key)
 
     @property
     def watched(self) -> int:
         return sum(len(w) for w in self._watchers.values())
 
-    def get(self, item_name: str) -> T | None:
-        """The item as of the last listing; None if absent, or if we changed it after that
-        listing began (the caller must then ask the cloud directly)."""
-        written = self._written_at.get(item_name)
-        if written is not None and (self.listed_at is None or self.listed_at <= written):
-            return None
-        return self.snapshot.get(item_name)
-
-    def invalidate(self, item_name: str) -> None:
-        """We just changed `item_name` on the cloud: the snapshot's copy is stale, and the
-        account polls at the fast rate for a while."""
-        self._written_at[item_name] = self._clock()
-        self.poke()
-
-    def poke(self) -> None:
-        """Something was just changed on the cloud: poll at the fast rate for a while."""
-        self._fast_until = self._clock() + 3 * self._transitional_interval()
+    def invalidate(self, key: str) -> None:
+        """We just changed `key` on the cloud: its snapshot copy is stale; follow it."""
+        now = self._clock()
+        self._written[key] = now
+        self._since[key] = now
+        self._due[key] = now + self._next_delay(key, now)
         self._wake.set()
 
-    # -- the loop --------------------------------------------------------------------------
+    # -- scheduling --------------------------------------------------------------------------
+
+    def _item_intervals(self, key: str) -> Intervals:
+        own = self._watchers.get(key)
+        if not own:
+            return self.intervals
+        return Intervals(
+            min(i.transitional for i in own.values()), min(i.stable for i in own.values())
+        )
+
+    def _next_delay(self, key: str, now: float) -> float:
+        """Poll rarely early in a transition, often near when such transitions end."""
+        base = self._item_intervals(key).transitional
+        fast = max(0.5, base / 5)
+        phase = self._phase.get(key, "")
+        expected = self._expected.get(phase) or self._expected.get("") or base
+        elapsed = now - self._since.get(key, now)
+        remaining = 0.8 * expected - elapsed
+        if remaining > fast:
+            return min(base, remaining)
+        if elapsed < 2 * expected:
+            return fast
+        return base
+
+    def _learn(self, phase: str, seconds: float) -> None:
+        for key in (phase, ""):
+            old = self._expected.get(key)
+            self._expected[key] = seconds if old is None else 0.7 * old + 0.3 * seconds
+
+    def _forget_follow(self, key: str) -> None:
+        self._since.pop(key, None)
+        self._due.pop(key, None)
+        self._phase.pop(key, None)
+
+    def _full_due(self) -> float:
+        if self.listed_at is None:
+            return self._clock()
+        return self._next_full
+
+    # -- applying what was seen -------------------------------------------------------------
+
+    def _set(self, key: str, item: T | None) -> bool:
+        """Record the item (None: absent); True when it changed."""
+        old_print = self._prints.get(key)
+        old_owner = None
+        if key in self.snapshot:
+            old_owner = self._source.owner_of(self.snapshot[key])
+        if old_owner is not None and self._owners.get(old_owner) == key:
+            del self._owners[old_owner]
+        if item is None:
+            self.snapshot.pop(key, None)
+            self._prints.pop(key, None)
+            return old_print is not None
+        self.snapshot[key] = item
+        new_print = self._source.fingerprint(item)
+        self._prints[key] = new_print
+        owner = self._source.owner_of(item)
+        if owner:
+            self._owners[owner] = key
+        return new_print != old_print
+
+    def _follow(self, key: str, now: float) -> None:
+        """After a look at `key`: keep following it while it is in transition (or while
+        our change is not visible yet), learn how long the transition took when it ends."""
+        item = self.snapshot.get(key)
+        phase = self._source.transition(item) if item is not None else None
+        written = self._written.get(key)
+        unseen_write = written is not None and key not in self.snapshot and now - written < 60
+        if phase is not None or unseen_write:
+            if key not in self._since:
+                self._since[key] = now
+            if phase is not None:
+                self._phase.setdefault(key, phase)
+            self._due[key] = now + self._next_delay(key, now)
+            return
+        if key in self._since and key in self._phase:
+            self._learn(self._phase[key], now - self._since[key])
+        self._forget_follow(key)
+        self._written.pop(key, None)
+
+    def _tell(self, key: str) -> None:
+        for watcher in list(self._watchers.get(key, ())):
+            self._notify(watcher)
+
+    async def refresh(self) -> None:
+        """List everything once; tell the watchers of what changed."""
+        started = self._clock()
+        result = await self._source.list_all()
+        self.list_calls += result.calls
+        first = self.listed_at is None
+        seen: dict[str, T] = {self._source.key_of(item): item for item in result.items}
+        changed = [k for k in list(self.snapshot) if k not in seen and self._set(k, None)]
+        changed += [k for k, item in seen.items() if self._set(k, item)]
+        self.listed_at = started
+        self.pages = result.calls
+        recovered = self._stale_told
+        self._stale_told = False
+        for key in set(self._watchers) | set(self._since):
+            self._follow(key, started)
+        tell = self._watchers if first or recovered else changed
+        for key in list(tell):
+            self._tell(key)
+
+    async def look(self, keys: list[str]) -> None:
+        """Describe just these items; tell the watchers of what changed."""
+
+        async def one(key: str) -> None:
+            started = self._clock()
+            item = await self._source.describe(key)
+            self.describe_calls += 1
+            self._looked[key] = started
+            if self._set(key, item):
+                self._tell(key)
+            self._follow(key, started)
+
+        results = await asyncio.gather(*(one(k) for k in keys), return_exceptions=True)
+        for key, result in zip(keys, results, strict=True):
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                log.warning("observer %s: describing %s failed: %s", self.name, key, result)
+                self._due[key] = self._clock() + self._item_intervals(key).transitional
+
+    # -- the loop ----------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._task is None or self._task.done():
+            self._next_full = self._clock()
             self._task = asyncio.create_task(self._run(), name=f"observer-{self.name}")
 
     async def stop(self) -> None:
@@ -114,71 +313,79 @@ class BatchObserver(Generic[T, K]):
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    def _transitional_interval(self) -> float:
-        own = [i.transitional for w in self._watchers.values() for i in w.values()]
-        return min([self.intervals.transitional, *own])
+    def _stable_delay(self) -> float:
+        return self.intervals.stable * self._rng.uniform(0.8, 1.2)
 
-    def _stable_interval(self) -> float:
-        own = [i.stable for w in self._watchers.values() for i in w.values()]
-        return min([self.intervals.stable, *own])
+    async def _wait(self, until: float) -> None:
+        delay = until - self._clock()
+        if delay <= 0:
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
 
-    def next_interval(self) -> float:
-        busy = self._clock() < self._fast_until or any(
-            item is not None and self._transitional(item)
-            for item in (self.snapshot.get(n) for n in self._watchers)
-        )
-        if busy:
-            return self._transitional_interval()
-        return self._stable_interval() * self._rng.uniform(0.8, 1.2)
+    def next_wake(self) -> float:
+        """When something is due: the next full listing or the earliest item to look at."""
+        return min([self._full_due(), *self._due.values()])
 
-    async def refresh(self) -> None:
-        """List once and notify the watchers of everything that changed."""
-        started = self._clock()  # the listing shows the cloud as of (at best) this moment
-        result = await self._lister()
-        self.list_calls += result.calls
-        snapshot = {self._name_of(item): item for item in result.items}
-        prints = {name: self._fingerprint(item) for name, item in snapshot.items()}
-        first = self.listed_at is None
-        changed = {
-            n for n in set(prints) | set(self._prints) if prints.get(n) != self._prints.get(n)
-        }
-        self.snapshot, self._prints, self.listed_at = snapshot, prints, started
-        self._written_at = {n: t for n, t in self._written_at.items() if t >= started}
-        for item_name, watchers in list(self._watchers.items()):
-            if first or item_name in changed:
-                for key in list(watchers):
-                    self._notify(key)
+    async def step(self) -> str:
+        """Do what is due now: a full listing ("list"), Describe the due items ("look"),
+        or nothing ("idle"). Failures are recorded and reported, never raised."""
+        now = self._clock()
+        due = [k for k, t in self._due.items() if t <= now]
+        full = self.listed_at is None or now >= self._next_full
+        # Many due items: one listing costs fewer calls than one Describe each, but never
+        # list faster than the transitional interval.
+        if not full and len(due) > self.pages:
+            earliest = (self.listed_at or 0.0) + self.intervals.transitional
+            if now < earliest:
+                self._next_full = earliest
+                for key in due:  # the coming listing covers them
+                    self._due[key] = earliest
+                return "idle"
+            full = True
+        if not full and not due:
+            return "idle"
+        try:
+            if full:
+                await self.refresh()
+                self._next_full = self._clock() + self._stable_delay()
+            else:
+                await self.look(due)
+            self._failures = 0
+            return "list" if full else "look"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a listing that fails must not end the observer
+            self._failures += 1
+            self.errors += 1
+            self.last_error = str(exc)
+            if isinstance(exc, Throttled):
+                delay = max(exc.retry_after, self.intervals.transitional)
+            else:
+                if isinstance(exc, CloudError):
+                    log.warning("observer %s: listing failed: %s", self.name, exc)
+                else:
+                    log.exception("observer %s: listing failed unexpectedly", self.name)
+                delay = min(60.0, self.intervals.transitional * 2 ** min(self._failures, 4))
+            self._next_full = self._clock() + delay
+            self._tell_if_stale()
+            return "failed"
 
     async def _run(self) -> None:
-        delay = 0.0
         while True:
-            if delay > 0:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                    # Poked: list soon, but never more often than the fast rate.
-                    since = self._clock() - (self.listed_at or 0.0)
-                    await asyncio.sleep(max(0.0, self._transitional_interval() - since))
-                except TimeoutError:
-                    pass
-            if not self._watchers and self.listed_at is not None:
-                delay = self._stable_interval()  # nobody to tell: don't spend calls
+            if self.listed_at is None and not self._watchers:
+                await self._wait(self._clock() + self.intervals.stable)
                 continue
-            try:
-                await self.refresh()
-                delay = self.next_interval()
-            except asyncio.CancelledError:
-                raise
-            except Throttled as exc:
-                self.errors += 1
-                delay = max(exc.retry_after, self._transitional_interval())
-            except CloudError as exc:
-                self.errors += 1
-                log.warning("observer %s: listing failed: %s", self.name, exc)
-                delay = min(60.0, self._transitional_interval() * 2 ** min(self.errors, 4))
-            except Exception:
-                self.errors += 1
-                log.exception("observer %s: listing failed unexpectedly", self.name)
-                delay = 60.0
-            else:
-                self.errors = 0
+            # A floor on the wait: a schedule bug must cost latency, never a spinning core.
+            await self._wait(max(self.next_wake(), self._clock() + 0.05))
+            await self.step()
+
+    def _tell_if_stale(self) -> None:
+        try:
+            self.check_fresh()
+        except StaleSnapshot:
+            if not self._stale_told:
+                self._stale_told = True
+                for key in list(self._watchers):
+                    self._tell(key)

@@ -1,40 +1,63 @@
-"""The generic managed-resource reconciler (one algorithm for every kind and cloud).
+"""The generic managed-resource reconciler: one algorithm for every kind and cloud.
 
 Order of business, as in Crossplane's managed reconciler:
  1. paused → report and stop;
  2. being deleted → honour deletionPolicy/managementPolicy, delete on the cloud, keep the
-    finalizer until the cloud confirms the service is gone;
- 3. Manage: put the finalizer and the external name on the object *before* any create;
- 4. observe; absent → create (stamped with the CR uid, create-pending marker written first);
-    a create that conflicts is adopted if the service carries our uid, refused otherwise;
+    finalizer until the cloud confirms the resource is gone;
+ 3. Manage: the finalizer and the identity marker go on *before* any create call;
+ 4. observe; absent → create, by the identity strategy:
+    - client-named (EAS name, VIAS algorithm id): the name is recorded first; a create that
+      conflicts is adopted only if the cloud resource carries this resource's uid;
+    - server-named (ModelArts service_id, Fabric instance id): `create-pending` (uid, time)
+      is recorded first, the returned id at once after; a later reconcile that finds the
+      marker and no id looks the resource up by the owner marker it stamped: found → record
+      it; provably absent → create again; undecidable → CreateIncomplete, never a blind
+      second create;
  5. present → if it differs from the spec and is not mid-transition, update;
- 6. write status (only when it changed), the connection Secret, and Events on transitions.
+ 6. write status (only what changed), the connection Secret, and Events on transitions.
 
-Errors are classified: terminal ones (invalid config, quota, name owned elsewhere) are
-recorded against the generation and not retried until the spec changes; throttling waits
-for retry-after; transient ones back off with jitter."""
+Errors are classified: terminal ones are recorded against the generation and not retried
+until the spec changes; throttling waits for retry-after; transient ones back off with
+jitter. The algorithm does no I/O of its own: the adapter talks to the cloud, the writer to
+Kubernetes. It returns when to look again, or None when an event will say so (the observer
+tells it when the cloud changes; the runtime adds a long resync)."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from cloudinfer import conditions
-from cloudinfer.adapters.base import OWNER_LABEL, ExternalClient, ManagedResource, Observation
+from cloudinfer.adapters.base import (
+    OWNER_LABEL,
+    CallContext,
+    CreatePending,
+    Drift,
+    ExternalClient,
+    ManagedResource,
+    Observation,
+)
+from cloudinfer.api.kinds import ManagedKind
 from cloudinfer.clouds.errors import AuthFailed, CloudError, Conflict, Throttled
-from cloudinfer.observer.batch import Intervals
+from cloudinfer.observer.batch import StaleSnapshot
 
 FINALIZER = "cloudinfer.io/finalizer"
 EXTERNAL_NAME = "cloudinfer.io/external-name"
 CREATE_PENDING = "cloudinfer.io/create-pending"
 PAUSED = "cloudinfer.io/paused"
+ID_WRITE_ATTEMPTS = 5  # a lost id is a leaked resource: insist before giving up
 
 
 class ResourceWriter(Protocol):
-    async def prepare(self, resource: ManagedResource, annotations: dict[str, str | None]) -> None:
-        """Ensure the finalizer and set/remove annotations (metadata only, never spec)."""
+    async def prepare(
+        self, resource: ManagedResource, annotations: dict[str, str | None], finalizer: bool
+    ) -> None:
+        """Set/remove annotations, and ensure the finalizer when asked (metadata only)."""
 
     async def remove_finalizer(self, resource: ManagedResource) -> None: ...
 
@@ -52,13 +75,22 @@ class ResourceWriter(Protocol):
 
 @dataclass
 class Verdict:
-    ready: tuple[bool, str, str]
+    ready: tuple[bool | str, str, str]
     synced: tuple[bool, str, str] = (True, "ReconcileSuccess", "")
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reason_from_code(code: str) -> str:
+    """A cloud error code as a condition reason: CamelCase words, only the characters the
+    CRD's reason pattern accepts (`QuotaExceeded.Instance-Count` → `QuotaExceededInstanceCount`)."""
+    words = re.split(r"[^A-Za-z0-9]+", code)
+    reason = "".join(w[:1].upper() + w[1:] for w in words if w)
+    reason = reason.lstrip("0123456789")
+    return reason[:128] or "Refused"
 
 
 def readiness(obs: Observation, want_stopped: bool) -> tuple[bool, str, str]:
@@ -75,128 +107,173 @@ def readiness(obs: Observation, want_stopped: bool) -> tuple[bool, str, str]:
     return False, obs.phase or "Unknown", obs.message or f"cloud status {obs.cloud_status}"
 
 
-def status_fields(obs: Observation | None) -> dict[str, Any]:
-    if obs is None or not obs.exists:
-        return {}
-    return {
-        "phase": obs.phase,
-        "cloudStatus": obs.cloud_status,
-        "progress": obs.progress,
-        "serviceId": obs.external_id or None,
-        "endpoint": obs.endpoint,
-        "endpoints": obs.endpoints or None,
-        "instances": obs.instances,
-    }
-
-
 class Reconciler:
     def __init__(
         self,
+        kind: ManagedKind,
         adapter: ExternalClient,
         writer: ResourceWriter,
-        intervals: Intervals,
-        failures: dict[tuple[str, str], int] | None = None,
+        ctx: CallContext,
+        retry_base: float = 5.0,
+        failures: dict[tuple[str, str, str], int] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         """`failures` counts consecutive transient failures per resource (kept by the caller
-        across reconciles) for exponential backoff."""
-        self.adapter, self.writer, self.intervals = adapter, writer, intervals
+        across reconciles) for exponential backoff from `retry_base` seconds."""
+        self.kind, self.adapter, self.writer, self.ctx = kind, adapter, writer, ctx
+        self.retry_base = retry_base
         self._failures = failures if failures is not None else {}
         self._rng = rng or random.Random()
 
-    # -- timing ------------------------------------------------------------------------------
-
-    def _stable(self) -> float:
-        return self.intervals.stable * self._rng.uniform(0.8, 1.2)
-
-    def _after(self, obs: Observation | None) -> float:
-        return (
-            self.intervals.transitional if obs is not None and obs.transitional else self._stable()
-        )
+    @property
+    def _server_named(self) -> bool:
+        return self.adapter.identity == "server-named"
 
     # -- entry point -------------------------------------------------------------------------
 
     async def reconcile(self, res: ManagedResource) -> float | None:
-        spec = res.spec
-        manage = spec.management_policy == "Manage"
         if res.annotations.get(PAUSED, "").lower() == "true":
-            await self._write(
-                res,
-                None,
-                Verdict(
-                    ready=self._old_ready(res),
-                    synced=(False, "ReconcilePaused", f"paused by the {PAUSED} annotation"),
-                ),
-            )
+            paused = (False, "ReconcilePaused", f"paused by the {PAUSED} annotation")
+            await self._write(res, None, Verdict(ready=self._old_ready(res), synced=paused))
             return None
         if res.deleting:
             return await self._delete(res)
-        if manage and (
-            FINALIZER not in res.finalizers
-            or res.annotations.get(EXTERNAL_NAME) != res.external_name
-        ):
-            # Before anything can be created: the object cannot vanish with a service behind
-            # it, and the name the service gets is recorded for good.
-            await self.writer.prepare(res, {EXTERNAL_NAME: res.external_name})
         try:
-            obs = await self.adapter.observe(res)
+            obs = await self.adapter.observe(res, self.ctx)
         except CloudError as exc:
             return await self._cloud_error(res, None, exc, "observe")
         if not obs.exists:
-            if not manage:
-                await self._write(
-                    res,
-                    obs,
-                    Verdict(
-                        ready=(
-                            False,
-                            "ExternalNotFound",
-                            f'service "{res.external_name}" not found; '
-                            "managementPolicy Observe never creates it",
-                        )
-                    ),
-                )
-                return self._stable()
-            if res.status.get("failedGeneration") == res.generation:
-                return None  # refused before: only a spec change retries
-            return await self._create(res)
-        if manage and obs.owner_uid != res.uid:
+            return await self._absent(res)
+        if res.manage and obs.owner_uid is not None and obs.owner_uid != res.uid:
             return await self._conflict(res, obs)
-        return await self._sync(res, obs, manage)
+        if res.manage and obs.owner_uid is None and not self._server_named:
+            return await self._conflict(res, obs)
+        return await self._sync(res, obs)
 
     # -- steps -------------------------------------------------------------------------------
 
-    async def _create(self, res: ManagedResource) -> float | None:
-        await self.writer.prepare(res, {CREATE_PENDING: _now()})
+    async def _absent(self, res: ManagedResource) -> float | None:
+        if not res.manage:
+            what = res.external_id or res.external_name
+            message = f'"{what}" not found; managementPolicy Observe never creates it'
+            await self._write(
+                res, Observation(exists=False), Verdict((False, "ExternalNotFound", message))
+            )
+            return None
+        if res.status.get("failedGeneration") == res.generation:
+            return None  # refused before: only a spec change retries
+        pending = res.create_pending
+        if self._server_named and not res.external_id and pending and pending.uid == res.uid:
+            return await self._resolve_pending(res)
+        return await self._create(res)
+
+    async def _resolve_pending(self, res: ManagedResource) -> float | None:
+        """A create may have happened and its id was not recorded: find it by our marker."""
         try:
-            await self.adapter.create(res)
+            lookup = await self.adapter.find_owned(res, self.ctx)
+        except CloudError as exc:
+            return await self._cloud_error(res, None, exc, "look up")
+        if lookup.found:
+            res = await self._record_id(res, lookup.found)
+            await self.writer.event(
+                res, "Normal", "AdoptedExternal", f'found "{lookup.found}" created earlier'
+            )
+            try:
+                obs = await self.adapter.observe(res, self.ctx, fresh=True)
+            except CloudError as exc:
+                return await self._cloud_error(res, None, exc, "observe")
+            return await self._sync(res, obs) if obs.exists else None
+        if lookup.authoritative:
+            return await self._create(res)
+        since = res.create_pending.since if res.create_pending else "?"
+        message = (
+            f"a create started at {since} may have succeeded but its id was not recorded, and "
+            f"the cloud cannot tell whether it did ({lookup.detail or 'lookup inconclusive'}); "
+            f"check the cloud for a resource marked with {OWNER_LABEL}={res.uid}, then set "
+            f"annotation {EXTERNAL_NAME} to its id, or remove {CREATE_PENDING} to create anew"
+        )
+        await self._write(
+            res,
+            None,
+            Verdict(
+                ready=(False, "CreateIncomplete", message),
+                synced=(False, "CreateIncomplete", message),
+            ),
+            event=("Warning", "CreateIncomplete", message),
+        )
+        return self.retry_base * 12
+
+    def _identity_annotations(self, res: ManagedResource) -> dict[str, str | None]:
+        """Client-named: the name, recorded for good (what a lost create made is found by
+        it). Server-named: the id is recorded after the create; see _create."""
+        if self._server_named or res.annotations.get(EXTERNAL_NAME) == res.external_name:
+            return {}
+        return {EXTERNAL_NAME: res.external_name}
+
+    async def _create(self, res: ManagedResource) -> float | None:
+        # One metadata write before the create call: the finalizer (the object cannot vanish
+        # with a service behind it) and the identity marker.
+        marker = self._identity_annotations(res)
+        if self._server_named:
+            pending = CreatePending(res.uid, _now())
+            marker[CREATE_PENDING] = pending.render()
+            res = dataclasses.replace(res, create_pending=pending)
+        if marker or FINALIZER not in res.finalizers:
+            await self.writer.prepare(res, marker, finalizer=True)
+            res = dataclasses.replace(res, finalizers=(*res.finalizers, FINALIZER))
+        try:
+            external_id = await self.adapter.create(res, self.ctx)
         except Conflict:
+            if self._server_named:
+                raise
             # A name clash: ours from an earlier attempt whose answer was lost, or someone else's.
             try:
-                obs = await self.adapter.observe(res, fresh=True)
+                obs = await self.adapter.observe(res, self.ctx, fresh=True)
             except CloudError as exc:
                 return await self._cloud_error(res, None, exc, "observe")
             if obs.exists and obs.owner_uid == res.uid:
-                return await self._sync(res, obs, True)
+                return await self._sync(res, obs)
             return await self._conflict(res, obs)
         except CloudError as exc:
             return await self._cloud_error(res, None, exc, "create")
-        source = res.spec.clone_from
+        if self._server_named:
+            res = await self._record_id(res, external_id)
+        source = getattr(res.spec, "clone_from", None)
         how = f"cloned from {source.service_name}" if source is not None else "created"
         await self.writer.event(
-            res, "Normal", "CreatedExternal", f'service "{res.external_name}" {how}'
+            res, "Normal", "CreatedExternal", f'"{res.external_name}" {how} ({external_id})'
         )
-        pending = Observation(
-            exists=True, phase="Creating", cloud_status="Creating", transitional=True, progress=0
+        creating = Observation(
+            exists=True,
+            phase="Creating",
+            cloud_status="Creating",
+            transitional=True,
+            progress=0,
+            external_id=external_id if self._server_named else "",
         )
-        await self._write(res, pending, Verdict(ready=readiness(pending, res.spec.stopped)))
-        return self.intervals.transitional
+        await self._write(res, creating, Verdict(ready=readiness(creating, _stopped(res))))
+        return None  # the observer follows the new resource and tells us when it changes
+
+    async def _record_id(self, res: ManagedResource, external_id: str) -> ManagedResource:
+        """Persist a server-named id at once; retried, because a lost id is a leak (a later
+        reconcile would still find it by the owner marker, but only while it carries one)."""
+        for attempt in range(ID_WRITE_ATTEMPTS):
+            try:
+                await self.writer.prepare(
+                    res, {EXTERNAL_NAME: external_id, CREATE_PENDING: None}, finalizer=False
+                )
+                break
+            except Exception:
+                if attempt == ID_WRITE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.2 * 2**attempt)
+        return dataclasses.replace(res, external_id=external_id, create_pending=None)
 
     async def _conflict(self, res: ManagedResource, obs: Observation) -> float | None:
         owner = obs.owner_uid or "absent"
         message = (
-            f'service "{res.external_name}" already exists and is not owned by this '
-            f"resource (label {OWNER_LABEL}={owner}); set another spec.serviceName, or adopt "
+            f'"{res.external_name}" already exists and is not owned by this '
+            f"resource (label {OWNER_LABEL}={owner}); set another name, or adopt "
             "it with managementPolicy: Observe"
         )
         await self._write(
@@ -209,50 +286,51 @@ class Reconciler:
         )
         return None
 
-    async def _sync(self, res: ManagedResource, obs: Observation, manage: bool) -> float | None:
+    async def _sync(self, res: ManagedResource, obs: Observation) -> float | None:
         extra: dict[str, Any] = {}
-        acted = False
+        manage = res.manage
         refused = res.status.get("failedGeneration") == res.generation
-        if (
-            manage
-            and not obs.up_to_date
-            and not obs.transitional
-            and not obs.deleting
-            and not refused
-        ):
+        if manage and obs.drift and not obs.transitional and not obs.deleting and not refused:
             try:
-                extra = await self.adapter.update(res, obs)
+                extra = await self.adapter.update(res, self.ctx, obs)
             except CloudError as exc:
                 return await self._cloud_error(res, obs, exc, "update")
-            acted = True
             await self.writer.event(
                 res,
                 "Normal",
                 "UpdatingExternal",
-                "bringing the service in line with the spec: " + "; ".join(obs.drift),
+                "bringing the service in line with the spec: " + Drift.describe(obs.drift),
             )
-        if res.annotations.get(CREATE_PENDING):
-            await self.writer.prepare(res, {CREATE_PENDING: None})
-        if res.spec.write_connection_secret_to_ref is not None and obs.connection:
+        if manage:
+            # An adopted or found resource: the same marks a create would have made.
+            marks = self._identity_annotations(res)
+            if res.create_pending is not None:
+                marks[CREATE_PENDING] = None
+            if marks or FINALIZER not in res.finalizers:
+                await self.writer.prepare(res, marks, finalizer=True)
+        ref = res.spec.write_connection_secret_to_ref
+        if ref is not None and obs.connection:
             await self.writer.write_connection_secret(res, obs.connection)
-        verdict = Verdict(ready=readiness(obs, res.spec.stopped), extra=extra)
+        verdict = Verdict(ready=readiness(obs, _stopped(res)), extra=extra)
         if not refused:
             verdict.extra["failedGeneration"] = None
         else:
             verdict.synced = self._old_synced(res)
         message = None
         if not manage and obs.drift:
-            message = "differs from spec (Observe mode reports, never corrects): " + "; ".join(
-                obs.drift
+            message = "differs from spec (Observe mode reports, never corrects): " + (
+                Drift.describe(obs.drift)
             )
         elif manage and obs.drift and obs.transitional:
-            message = "waiting for the cloud to finish before correcting: " + "; ".join(obs.drift)
+            message = "waiting for the cloud to finish before correcting: " + Drift.describe(
+                obs.drift
+            )
         event = None
         if message and message != res.status.get("message") and not manage:
             event = ("Warning", "DriftDetected", message)
         verdict.extra["message"] = message or verdict.ready[2]
         await self._write(res, obs, verdict, event=event)
-        return self.intervals.transitional if acted else self._after(obs)
+        return None  # after an update the observer follows the resource and tells us
 
     async def _delete(self, res: ManagedResource) -> float | None:
         if FINALIZER not in res.finalizers:
@@ -261,27 +339,41 @@ class Reconciler:
         if why is not None:
             await release(self.writer, res, why)
             return None
+        if self._server_named and not res.external_id:
+            if res.create_pending is None or res.create_pending.uid != res.uid:
+                await self.writer.remove_finalizer(res)  # never created: nothing to delete
+                return None
+            try:
+                lookup = await self.adapter.find_owned(res, self.ctx)
+            except CloudError as exc:
+                return await self._cloud_error(res, None, exc, "look up")
+            if lookup.found:
+                res = await self._record_id(res, lookup.found)
+            elif lookup.authoritative:
+                await self.writer.remove_finalizer(res)
+                return None
+            else:
+                return await self._retry(res, None, f"look up failed: {lookup.detail}")
         try:
-            obs = await self.adapter.observe(res, fresh=True)
-            if not obs.exists:
+            obs = await self.adapter.observe(res, self.ctx)
+            if self.adapter.gone(obs):
                 await self.writer.event(
-                    res, "Normal", "DeletedExternal", f'service "{res.external_name}" is gone'
+                    res, "Normal", "DeletedExternal", f'"{res.external_name}" is gone'
                 )
                 await self.writer.remove_finalizer(res)
                 return None
-            if obs.owner_uid != res.uid:
+            if obs.owner_uid not in (None, res.uid) or (
+                obs.owner_uid is None and not self._server_named
+            ):
                 await self.writer.event(
-                    res,
-                    "Warning",
-                    "NotOwned",
-                    f'service "{res.external_name}" is not ours; leaving it',
+                    res, "Warning", "NotOwned", f'"{res.external_name}" is not ours; leaving it'
                 )
                 await self.writer.remove_finalizer(res)
                 return None
             if not obs.deleting:
-                await self.adapter.delete(res)
+                await self.adapter.delete(res, self.ctx)
                 await self.writer.event(
-                    res, "Normal", "DeletingExternal", f'deleting service "{res.external_name}"'
+                    res, "Normal", "DeletingExternal", f'deleting "{res.external_name}"'
                 )
         except CloudError as exc:
             return await self._cloud_error(res, None, exc, "delete")
@@ -295,17 +387,26 @@ class Reconciler:
         await self._write(
             res, deleting, Verdict(ready=(False, "Deleting", "service is being deleted"))
         )
-        return self.intervals.transitional
+        return None
 
     async def _cloud_error(
         self, res: ManagedResource, obs: Observation | None, exc: CloudError, verb: str
     ) -> float | None:
         detail = f"{verb} failed: {exc}"
         if isinstance(exc, Throttled):
+            if exc.local:
+                return max(exc.retry_after, 0.1)  # our own limiter: not worth a status write
             await self._write(
                 res, obs, Verdict(ready=self._old_ready(res), synced=(False, "Throttled", detail))
             )
             return max(exc.retry_after, 1.0)
+        if isinstance(exc, StaleSnapshot):
+            verdict = Verdict(
+                ready=("Unknown", "ObservationStale", detail),
+                synced=(False, "ObservationStale", detail),
+            )
+            await self._write(res, obs, verdict)
+            return None  # the observer tells us when listing works again
         if isinstance(exc, AuthFailed):
             await self._write(
                 res,
@@ -317,10 +418,8 @@ class Reconciler:
                 event=("Warning", "CredentialsRejected", detail),
             )
             return 60.0  # fixing the Secret does not change the spec
-        if exc.terminal:
-            reason = "".join(
-                p[:1].upper() + p[1:] for p in (exc.code or "Refused").replace(".", " ").split()
-            )
+        if exc.terminal and not res.deleting:
+            reason = reason_from_code(exc.code or type(exc).__name__)
             verdict = Verdict(
                 ready=(False, reason, detail),
                 synced=(False, "TerminalError", detail),
@@ -328,9 +427,12 @@ class Reconciler:
             )
             await self._write(res, obs, verdict, event=("Warning", reason, detail))
             return None
+        return await self._retry(res, obs, detail)
+
+    async def _retry(self, res: ManagedResource, obs: Observation | None, detail: str) -> float:
         attempts = self._failures.get(res.key, 0)
         self._failures[res.key] = attempts + 1
-        delay = min(300.0, self.intervals.transitional * float(2 ** min(attempts, 8)))
+        delay = min(300.0, self.retry_base * float(2 ** min(attempts, 8)))
         delay *= self._rng.uniform(0.5, 1.5)
         await self._write(
             res, obs, Verdict(ready=self._old_ready(res), synced=(False, "ReconcileError", detail))
@@ -339,11 +441,13 @@ class Reconciler:
 
     # -- status ------------------------------------------------------------------------------
 
-    def _old_ready(self, res: ManagedResource) -> tuple[bool, str, str]:
+    def _old_ready(self, res: ManagedResource) -> tuple[bool | str, str, str]:
         old = conditions.find(res.status.get("conditions"), conditions.READY)
         if old is None:
             return False, "Unknown", "not observed yet"
-        return old.get("status") == "True", str(old.get("reason")), str(old.get("message", ""))
+        status = str(old.get("status"))
+        value: bool | str = {"True": True, "False": False}.get(status, status)
+        return value, str(old.get("reason")), str(old.get("message", ""))
 
     def _old_synced(self, res: ManagedResource) -> tuple[bool, str, str]:
         old = conditions.find(res.status.get("conditions"), conditions.SYNCED)
@@ -360,10 +464,42 @@ class Reconciler:
     ) -> None:
         if verdict.synced[0]:
             self._failures.pop(res.key, None)
-        await report(self.writer, res, verdict, obs, event)
+        await report(self.kind, self.writer, res, verdict, obs, event)
+
+
+def _stopped(res: ManagedResource) -> bool:
+    return bool(getattr(res.spec, "stopped", False))
+
+
+def status_fields(
+    kind: ManagedKind, res: ManagedResource, obs: Observation | None
+) -> dict[str, Any]:
+    """The observed fields of status, under the kind's names."""
+    fields: dict[str, Any] = {kind.name_field: res.external_name or None}
+    if res.external_id:
+        fields[kind.id_field] = res.external_id
+    if obs is None:
+        return fields
+    if not obs.exists:
+        cleared = ("phase", "progress", "endpoint", "endpoints", "instances", "cloudStatus")
+        return {**fields, **dict.fromkeys(cleared), kind.id_field: res.external_id or None}
+    fields.update(
+        {
+            "phase": obs.phase,
+            "cloudStatus": obs.cloud_status,
+            "progress": obs.progress,
+            "endpoint": obs.endpoint,
+            "endpoints": obs.endpoints or None,
+            "instances": obs.instances,
+        }
+    )
+    if obs.external_id:
+        fields[kind.id_field] = obs.external_id
+    return fields
 
 
 async def report(
+    kind: ManagedKind,
     writer: ResourceWriter,
     res: ManagedResource,
     verdict: Verdict,
@@ -383,23 +519,11 @@ async def report(
     )
     status: dict[str, Any] = {
         "observedGeneration": gen,
-        "serviceName": res.external_name or None,
-        **status_fields(obs),
+        **status_fields(kind, res, obs),
         "message": ready[2] if ready[2] else None,
         **verdict.extra,
         "conditions": new_conditions,
     }
-    if obs is not None and not obs.exists:
-        for key in (
-            "phase",
-            "progress",
-            "endpoint",
-            "endpoints",
-            "instances",
-            "serviceId",
-            "cloudStatus",
-        ):
-            status.setdefault(key, None)
     old_phase = res.status.get("phase")
     await writer.write_status(res, status)
     if event is not None:
@@ -411,15 +535,16 @@ async def report(
 
 
 async def release(writer: ResourceWriter, res: ManagedResource, why: str) -> None:
-    """Let a deleted resource go and leave its cloud service (Orphan, or Observe)."""
-    await writer.event(
-        res, "Normal", "Orphaned", f'left service "{res.external_name}" on the cloud ({why})'
-    )
+    """Let a deleted resource go and leave its cloud resource (Orphan, or Observe)."""
+    what = res.external_id or res.external_name
+    await writer.event(res, "Normal", "Orphaned", f'left "{what}" on the cloud ({why})')
     await writer.remove_finalizer(res)
 
 
 def release_reason(spec: Any) -> str | None:
-    """Why deleting this resource must not delete the cloud service, if it must not."""
+    """Why deleting this resource must not delete the cloud resource, if it must not."""
+    if spec is None:
+        return None
     if spec.management_policy != "Manage":
         return "managementPolicy is Observe"
     if spec.deletion_policy == "Orphan":

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from cloudinfer.adapters.base import ManagedResource
+from cloudinfer.adapters.base import Drift, ManagedResource
 from cloudinfer.adapters.eas import (
     config_drift,
     desired_config,
@@ -16,7 +16,7 @@ from cloudinfer.adapters.eas import (
     observation_of,
 )
 from cloudinfer.api.inferenceservice import EAS_SERVICE_NAME, InferenceServiceSpec
-from cloudinfer.clouds.eas import EasService
+from cloudinfer.clouds.alibaba.eas import EasService
 
 
 def spec(**eas: Any) -> InferenceServiceSpec:
@@ -30,7 +30,9 @@ def observing(s: InferenceServiceSpec) -> InferenceServiceSpec:
 
 
 def resource(s: InferenceServiceSpec, status: dict[str, Any] | None = None) -> ManagedResource:
-    return ManagedResource("ns", "svc", "uid-1", 1, s, "svc", status or {})
+    return ManagedResource(
+        "InferenceService", "ns", "svc", "uid-1", 1, s, "svc", status=status or {}
+    )
 
 
 @given(st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?", fullmatch=True))
@@ -81,9 +83,7 @@ def test_drift_compares_only_what_the_spec_sets() -> None:
     have = {**want, "metadata": {**want["metadata"], "cpu": 1, "added_by_cloud": "x"}, "extra": 1}
     assert config_drift(want, have, autoscaled=False) == []
     have["metadata"]["instance"] = 5
-    assert config_drift(want, have, autoscaled=False) == [
-        "metadata.instance: cloud has 5, spec wants 2"
-    ]
+    assert config_drift(want, have, autoscaled=False) == [Drift("metadata.instance", 5, 2)]
     assert config_drift(want, have, autoscaled=True) == []  # the autoscaler owns the count
 
 
@@ -121,14 +121,12 @@ def test_stopped_and_autoscaling_drift_in_manage_mode_only() -> None:
     stopped_wanted = spec(instances=2)
     stopped_wanted = stopped_wanted.model_copy(update={"stopped": True})
     obs = observation_of(service(), resource(stopped_wanted))
-    assert not obs.up_to_date and any(d.startswith("stopped:") for d in obs.drift)
+    assert not obs.up_to_date and [d.path for d in obs.drift] == ["stopped"]
     scaled = spec(instances=2, autoscaling={"min": 1, "max": 3, "threshold": 5})
-    assert any(
-        d.startswith("autoscaling:") for d in observation_of(service(), resource(scaled)).drift
-    )
+    assert [d.path for d in observation_of(service(), resource(scaled)).drift] == ["autoscaling"]
     observe = spec(instances=5)
     assert observation_of(service(), resource(observing(observe))).drift == (
-        "metadata.instance: cloud has 2, spec wants 5",
+        Drift("metadata.instance", 2, 5),
     )
     # Observe mode compares only fields written explicitly (not defaults like instances=1).
     assert observation_of(service(), resource(observing(spec()))).up_to_date

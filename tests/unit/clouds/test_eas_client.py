@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from cloudinfer.clouds import errors
-from cloudinfer.clouds.eas import EasClient
+from cloudinfer.clouds.alibaba.eas import EasClient
 from cloudinfer.clouds.ratelimit import RateLimiter
 from cloudinfer.clouds.retry import RetryPolicy
 from cloudinfer.credentials import Credentials

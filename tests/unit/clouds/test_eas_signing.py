@@ -10,7 +10,8 @@ from alibabacloud_tea_openapi.utils import Utils
 from darabonba.request import DaraRequest
 from pydantic import SecretStr
 
-from cloudinfer.clouds.eas import signing
+from cloudinfer.clouds.alibaba import acs3 as signing
+from cloudinfer.clouds.alibaba.eas.client import API_VERSION
 from cloudinfer.credentials import Credentials
 
 NOW = datetime(2026, 11, 22, 12, 34, 56, tzinfo=UTC)
@@ -69,6 +70,7 @@ def test_signature_equals_the_sdk(
         body,
         "SomeAction",
         creds,
+        API_VERSION,
         now=NOW,
         nonce="fixed-nonce",
     )
@@ -90,7 +92,9 @@ def test_signature_equals_the_sdk(
 
 
 def test_headers_the_sdk_sends() -> None:
-    headers = signing.sign("POST", "h", "/p", {}, b"{}", "CreateService", STS, now=NOW, nonce="n")
+    headers = signing.sign(
+        "POST", "h", "/p", {}, b"{}", "CreateService", STS, API_VERSION, now=NOW, nonce="n"
+    )
     assert headers["x-acs-date"] == "2026-11-22T12:34:56Z"
     assert headers["x-acs-version"] == "2021-07-01" and headers["x-acs-action"] == "CreateService"
     assert headers["x-acs-content-sha256"] == hashlib.sha256(b"{}").hexdigest()

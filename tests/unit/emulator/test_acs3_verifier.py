@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 import pytest
 from pydantic import SecretStr
 
-from cloudinfer.clouds.eas import signing
+from cloudinfer.clouds.alibaba import acs3 as signing
+from cloudinfer.clouds.alibaba.eas.client import API_VERSION
 from cloudinfer.credentials import Credentials
 from cloudinfer.emulator.eas.acs3 import AccessKey, Acs3Verifier, SignatureError
 
@@ -33,6 +34,7 @@ def signed(
         body,
         "CreateService",
         CREDS,
+        API_VERSION,
         now=when,
         nonce=nonce,
     )

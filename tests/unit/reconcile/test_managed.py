@@ -1,50 +1,100 @@
-"""Reconcile decisions with a recording adapter and writer: no Kubernetes, no cloud."""
+"""Reconcile decisions with recording adapters and writer: no Kubernetes, no cloud.
+
+Both identity strategies: client-named (a fake with EAS's behaviour) and server-named (a fake
+cloud that chooses ids, as ModelArts and DataArts Fabric do), including a crash between the
+create call and the write of the id."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cloudinfer.adapters.base import ManagedResource, Observation
+from cloudinfer.adapters.base import (
+    CallContext,
+    CreatePending,
+    Drift,
+    Identity,
+    Lookup,
+    ManagedResource,
+    Observation,
+)
 from cloudinfer.api.inferenceservice import InferenceServiceSpec
+from cloudinfer.api.kinds import INFERENCE_SERVICE_KIND
 from cloudinfer.clouds import errors
-from cloudinfer.observer.batch import Intervals
-from cloudinfer.reconcile.managed import CREATE_PENDING, EXTERNAL_NAME, FINALIZER, Reconciler
+from cloudinfer.reconcile.managed import (
+    CREATE_PENDING,
+    EXTERNAL_NAME,
+    FINALIZER,
+    Reconciler,
+    reason_from_code,
+)
+
+CTX = CallContext("cn-shanghai")
 
 
 @dataclass
 class FakeAdapter:
+    """Client-named: scripted observations."""
+
     observations: list[Observation]
     create_error: Exception | None = None
     update_error: Exception | None = None
     calls: list[str] = field(default_factory=list)
+    identity: Identity = "client-named"
 
-    async def observe(self, resource: ManagedResource, fresh: bool = False) -> Observation:
+    def external_name(self, spec: Any, metadata_name: str) -> str:
+        return metadata_name
+
+    async def observe(
+        self, resource: ManagedResource, ctx: CallContext, fresh: bool = False
+    ) -> Observation:
         self.calls.append("observe-fresh" if fresh else "observe")
         return self.observations.pop(0) if len(self.observations) > 1 else self.observations[0]
 
-    async def create(self, resource: ManagedResource) -> None:
+    async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
+        return Lookup(resource.external_name, True)
+
+    async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
         self.calls.append("create")
         if self.create_error:
             raise self.create_error
+        return resource.external_name
 
-    async def update(self, resource: ManagedResource, observation: Observation) -> dict[str, Any]:
+    async def update(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> dict[str, Any]:
         self.calls.append("update")
         if self.update_error:
             raise self.update_error
         return {}
 
-    async def delete(self, resource: ManagedResource) -> None:
+    async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:
         self.calls.append("delete")
+
+    def gone(self, observation: Observation) -> bool:
+        return not observation.exists
 
 
 @dataclass
 class FakeWriter:
     log: list[Any] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    fail_id_writes: int = 0  # the next writes of the id fail (the API server is down)
 
-    async def prepare(self, resource: ManagedResource, annotations: dict[str, str | None]) -> None:
-        self.log.append(("prepare", dict(annotations)))
+    async def prepare(
+        self, resource: ManagedResource, annotations: dict[str, str | None], finalizer: bool
+    ) -> None:
+        if EXTERNAL_NAME in annotations and self.fail_id_writes:
+            self.fail_id_writes -= 1
+            raise ConnectionError("API server unreachable")
+        self.log.append(("prepare", dict(annotations), finalizer))
+        for key, value in annotations.items():
+            if value is None:
+                self.annotations.pop(key, None)
+            else:
+                self.annotations[key] = value
 
     async def remove_finalizer(self, resource: ManagedResource) -> None:
         self.log.append("remove-finalizer")
@@ -65,12 +115,16 @@ class FakeWriter:
         cond = next(c for c in self.status["conditions"] if c["type"] == "Ready")
         return cond["status"], cond["reason"]
 
+    def synced(self) -> tuple[str, str]:
+        cond = next(c for c in self.status["conditions"] if c["type"] == "Synced")
+        return cond["status"], cond["reason"]
+
 
 def res(**spec_fields: Any) -> ManagedResource:
     spec = InferenceServiceSpec.model_validate(
         {"providerConfigRef": {"name": "pc"}, "eas": {"processor": "p"}, **spec_fields}
     )
-    return ManagedResource("ns", "n", "uid-1", 1, spec, "n", {}, {}, (), False)
+    return ManagedResource("InferenceService", "ns", "n", "uid-1", 1, spec, "n")
 
 
 RUNNING = Observation(
@@ -84,29 +138,35 @@ RUNNING = Observation(
 ABSENT = Observation(exists=False)
 
 
-async def run(resource: ManagedResource, adapter: FakeAdapter) -> tuple[FakeWriter, float | None]:
-    writer = FakeWriter()
-    after = await Reconciler(adapter, writer, Intervals(2, 60)).reconcile(resource)
+async def run(
+    resource: ManagedResource, adapter: Any, writer: FakeWriter | None = None
+) -> tuple[FakeWriter, float | None]:
+    writer = writer or FakeWriter()
+    reconciler = Reconciler(INFERENCE_SERVICE_KIND, adapter, writer, CTX, retry_base=2)
+    after = await reconciler.reconcile(resource)
     return writer, after
+
+
+# -- client-named --------------------------------------------------------------------------
 
 
 async def test_finalizer_and_name_are_written_before_create() -> None:
     adapter = FakeAdapter([ABSENT])
     writer, after = await run(res(), adapter)
     assert adapter.calls == ["observe", "create"]
-    assert writer.log[0] == ("prepare", {EXTERNAL_NAME: "n"})
-    assert writer.log[1][0] == "prepare" and CREATE_PENDING in writer.log[1][1]
-    assert ("event", "CreatedExternal") in writer.log and after == 2
+    assert writer.log[0] == ("prepare", {EXTERNAL_NAME: "n"}, True)
+    # Client-named: no create-pending marker (the name is the marker): one metadata write.
+    assert not any(e[0] == "prepare" and CREATE_PENDING in e[1] for e in writer.log[1:])
+    assert ("event", "CreatedExternal") in writer.log
+    assert after is None  # the observer follows the new service, no polling here
     assert writer.status["phase"] == "Creating"
 
 
 async def test_conflict_is_adopted_only_when_it_carries_our_uid() -> None:
     ours = FakeAdapter([ABSENT, RUNNING], create_error=errors.Conflict("exists"))
     writer, _ = await run(res(), ours)
-    assert ours.calls == ["observe", "create", "observe-fresh"] and writer.ready() == (
-        "True",
-        "Available",
-    )
+    assert ours.calls == ["observe", "create", "observe-fresh"]
+    assert writer.ready() == ("True", "Available")
     theirs = FakeAdapter(
         [ABSENT, replace(RUNNING, owner_uid="someone")], create_error=errors.Conflict("x")
     )
@@ -129,30 +189,52 @@ async def test_terminal_refusal_is_recorded_and_not_retried() -> None:
     assert adapter2.calls[-1] == "create"  # spec changed: try again
 
 
+def test_reasons_from_cloud_codes_fit_the_crd_pattern() -> None:
+    assert reason_from_code("QuotaExceeded.Instance-Count") == "QuotaExceededInstanceCount"
+    assert reason_from_code("ModelArts.3520") == "ModelArts3520"
+    assert reason_from_code("400") == "Refused" and reason_from_code("") == "Refused"
+
+
 async def test_throttling_and_transient_errors_requeue() -> None:
     throttled = FakeAdapter([ABSENT], create_error=errors.Throttled("slow down", retry_after=7))
     writer, after = await run(res(), throttled)
-    assert after == 7 and writer.status["conditions"][1]["reason"] == "Throttled"
+    assert after == 7 and writer.synced() == ("False", "Throttled")
     flaky = FakeAdapter([ABSENT], create_error=errors.ServerError("boom"))
     writer, after = await run(res(), flaky)
     assert after is not None and 1 <= after <= 3 and "failedGeneration" not in writer.status
+    busy = FakeAdapter([ABSENT], create_error=errors.Busy("deleting", code="InvalidServiceStatus"))
+    writer, after = await run(res(), busy)
+    assert after is not None and writer.synced() == ("False", "ReconcileError")
+
+
+async def test_our_own_rate_limiter_requeues_without_a_status_write() -> None:
+    local = errors.Throttled("next slot in 3s", retry_after=3, local=True)
+    adapter = FakeAdapter([ABSENT], create_error=local)
+    writer, after = await run(res(), adapter)
+    assert after == 3 and "status" not in writer.log
 
 
 async def test_drift_is_updated_but_not_mid_transition() -> None:
-    drifted = replace(
-        RUNNING, up_to_date=False, drift=("metadata.instance: cloud has 5, spec wants 2",)
-    )
+    drifted = replace(RUNNING, drift=(Drift("metadata.instance", 5, 2),))
     adapter = FakeAdapter([drifted])
     writer, after = await run(res(), adapter)
-    assert after == 2  # changed on the cloud: look again at the fast rate
+    assert after is None  # the update invalidated the observer's copy; it follows it
     assert adapter.calls == ["observe", "update"] and ("event", "UpdatingExternal") in writer.log
     busy = FakeAdapter([replace(drifted, phase="Updating", transitional=True)])
     writer, _ = await run(res(), busy)
     assert busy.calls == ["observe"] and "waiting for the cloud" in writer.status["message"]
 
 
+async def test_messages_name_paths_never_values() -> None:
+    secret = Drift("containers.0.env.0.value", "old-token-XYZ", "new-token-ABC")
+    adapter = FakeAdapter([replace(RUNNING, owner_uid=None, drift=(secret,))])
+    writer, _ = await run(res(managementPolicy="Observe", serviceName="legacy"), adapter)
+    assert "containers.0.env.0.value" in writer.status["message"]
+    assert "token" not in writer.status["message"].replace("env.0.value", "")
+
+
 async def test_observe_mode_never_writes_and_reports_drift() -> None:
-    drifted = replace(RUNNING, owner_uid=None, up_to_date=False, drift=("x: differs",))
+    drifted = replace(RUNNING, owner_uid=None, drift=(Drift("x", 1, 2),))
     adapter = FakeAdapter([drifted])
     writer, _ = await run(res(managementPolicy="Observe", serviceName="legacy"), adapter)
     assert adapter.calls == ["observe"] and writer.ready() == ("True", "Available")
@@ -164,7 +246,7 @@ async def test_deletion_policies() -> None:
     deleting = replace(res(), deleting=True, finalizers=(FINALIZER,))
     adapter = FakeAdapter([RUNNING])
     writer, after = await run(deleting, adapter)
-    assert adapter.calls == ["observe-fresh", "delete"] and after == 2
+    assert adapter.calls == ["observe", "delete"] and after is None
     gone = FakeAdapter([ABSENT])
     writer, _ = await run(deleting, gone)
     assert "remove-finalizer" in writer.log
@@ -182,4 +264,174 @@ async def test_paused_does_nothing_but_say_so() -> None:
     adapter = FakeAdapter([ABSENT])
     writer, after = await run(paused, adapter)
     assert adapter.calls == [] and after is None
-    assert writer.status["conditions"][1]["reason"] == "ReconcilePaused"
+    assert writer.synced() == ("False", "ReconcilePaused")
+
+
+# -- server-named --------------------------------------------------------------------------
+
+
+@dataclass
+class ServerNamedCloud:
+    """A cloud that picks ids (as ModelArts does), names need not be unique, and the owner
+    marker is whatever the create stamped. `listing_works` says whether a lookup can prove
+    absence."""
+
+    services: dict[str, dict[str, str]] = field(default_factory=dict)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    listing_works: bool = True
+    creates: int = 0
+
+
+@dataclass
+class ServerNamedAdapter:
+    cloud: ServerNamedCloud
+    lose_answer: bool = False  # the create commits, then the answer is lost
+    identity: Identity = "server-named"
+
+    def external_name(self, spec: Any, metadata_name: str) -> str:
+        return metadata_name
+
+    async def observe(
+        self, resource: ManagedResource, ctx: CallContext, fresh: bool = False
+    ) -> Observation:
+        service = self.cloud.services.get(resource.external_id)
+        if service is None:
+            return ABSENT
+        return replace(RUNNING, owner_uid=service["owner"], external_id=resource.external_id)
+
+    async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
+        if not self.cloud.listing_works:
+            return Lookup(detail="listing failed")
+        for sid, service in self.cloud.services.items():
+            if service["owner"] == resource.uid:
+                return Lookup(found=sid)
+        return Lookup(authoritative=True)
+
+    async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
+        self.cloud.creates += 1
+        sid = f"svc-{next(self.cloud.ids)}"
+        self.cloud.services[sid] = {"name": resource.external_name, "owner": resource.uid}
+        if self.lose_answer:
+            raise errors.TransportError("connection reset", maybe_committed=True)
+        return sid
+
+    async def update(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> dict[str, Any]:
+        return {}
+
+    async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:
+        self.cloud.services.pop(resource.external_id, None)
+
+    def gone(self, observation: Observation) -> bool:
+        return not observation.exists
+
+
+def after_writes(resource: ManagedResource, writer: FakeWriter) -> ManagedResource:
+    """The object as the next reconcile reads it: what the writer persisted, nothing else."""
+    return replace(
+        resource,
+        finalizers=(FINALIZER,),
+        external_id=writer.annotations.get(EXTERNAL_NAME, ""),
+        create_pending=CreatePending.parse(writer.annotations.get(CREATE_PENDING)),
+        annotations=dict(writer.annotations),
+        status=dict(writer.status),
+    )
+
+
+async def test_server_named_records_pending_then_the_id_at_once() -> None:
+    cloud = ServerNamedCloud()
+    writer, _ = await run(res(), ServerNamedAdapter(cloud))
+    prepares = [e for e in writer.log if isinstance(e, tuple) and e[0] == "prepare"]
+    assert CREATE_PENDING in prepares[0][1] and prepares[0][1][CREATE_PENDING].startswith("uid-1 ")
+    assert prepares[1][1] == {EXTERNAL_NAME: "svc-1", CREATE_PENDING: None}
+    assert writer.annotations == {EXTERNAL_NAME: "svc-1"} and cloud.creates == 1
+    assert writer.status["serviceId"] == "svc-1"
+    # The next reconcile finds it by id: no second create.
+    await run(after_writes(res(), writer), ServerNamedAdapter(cloud), writer)
+    assert cloud.creates == 1 and writer.ready() == ("True", "Available")
+
+
+async def test_server_named_kill_between_create_and_id_write_never_duplicates() -> None:
+    """The process dies after the create call returned and before the id was written (the
+    id write fails every attempt): the marker alone leads the next reconcile to it."""
+    cloud = ServerNamedCloud()
+    dying = FakeWriter(fail_id_writes=99)
+    try:
+        await run(res(), ServerNamedAdapter(cloud), dying)
+        raise AssertionError("the id write failure must surface")
+    except ConnectionError:
+        pass
+    assert cloud.creates == 1 and CREATE_PENDING in dying.annotations
+    assert EXTERNAL_NAME not in dying.annotations
+    # A new process: same object (create-pending, no id), fresh writer.
+    restarted = after_writes(res(), dying)
+    writer = FakeWriter(annotations=dict(dying.annotations))
+    await run(restarted, ServerNamedAdapter(cloud), writer)
+    assert cloud.creates == 1, "a second create: the service leaked"
+    assert writer.annotations == {EXTERNAL_NAME: "svc-1"}
+    assert ("event", "AdoptedExternal") in writer.log and writer.ready() == ("True", "Available")
+
+
+async def test_server_named_lost_answer_then_lookup() -> None:
+    cloud = ServerNamedCloud()
+    writer, after = await run(res(), ServerNamedAdapter(cloud, lose_answer=True))
+    assert cloud.creates == 1 and after is not None  # transient: retried with backoff
+    await run(after_writes(res(), writer), ServerNamedAdapter(cloud), writer)
+    assert cloud.creates == 1 and writer.annotations[EXTERNAL_NAME] == "svc-1"
+
+
+async def test_server_named_provably_absent_creates_again() -> None:
+    """The marker is there but the create never reached the cloud (crash before the call):
+    an authoritative lookup proves it, so creating is safe."""
+    cloud = ServerNamedCloud()
+    pending = replace(
+        res(),
+        finalizers=(FINALIZER,),
+        create_pending=CreatePending("uid-1", "2026-01-01T00:00:00Z"),
+    )
+    writer, _ = await run(pending, ServerNamedAdapter(cloud))
+    assert cloud.creates == 1 and writer.annotations[EXTERNAL_NAME] == "svc-1"
+
+
+async def test_server_named_undecidable_never_creates_blindly() -> None:
+    cloud = ServerNamedCloud(listing_works=False)
+    pending = replace(
+        res(),
+        finalizers=(FINALIZER,),
+        create_pending=CreatePending("uid-1", "2026-01-01T00:00:00Z"),
+    )
+    writer, after = await run(pending, ServerNamedAdapter(cloud))
+    assert cloud.creates == 0 and after is not None
+    assert writer.synced() == ("False", "CreateIncomplete")
+    assert "cloudinfer-uid=uid-1" in writer.status["message"]
+
+
+async def test_server_named_marker_of_another_object_is_ignored() -> None:
+    """A resource restored from a backup (new uid) carries the old object's marker: it does
+    not adopt what the old uid made, it creates its own."""
+    cloud = ServerNamedCloud()
+    cloud.services["svc-old"] = {"name": "n", "owner": "old-uid"}
+    restored = replace(
+        res(),
+        finalizers=(FINALIZER,),
+        create_pending=CreatePending("old-uid", "2026-01-01T00:00:00Z"),
+    )
+    writer, _ = await run(restored, ServerNamedAdapter(cloud))
+    assert writer.annotations[EXTERNAL_NAME] != "svc-old" and cloud.creates == 1
+
+
+async def test_server_named_delete_with_only_a_marker_finds_and_deletes() -> None:
+    cloud = ServerNamedCloud()
+    cloud.services["svc-9"] = {"name": "n", "owner": "uid-1"}
+    doomed = replace(
+        res(),
+        deleting=True,
+        finalizers=(FINALIZER,),
+        create_pending=CreatePending("uid-1", "2026-01-01T00:00:00Z"),
+    )
+    writer, _ = await run(doomed, ServerNamedAdapter(cloud))
+    assert "svc-9" not in cloud.services and writer.annotations[EXTERNAL_NAME] == "svc-9"
+    never = replace(res(), deleting=True, finalizers=(FINALIZER,))
+    writer, _ = await run(never, ServerNamedAdapter(ServerNamedCloud()))
+    assert writer.log == ["remove-finalizer"]  # nothing was ever created: nothing to ask

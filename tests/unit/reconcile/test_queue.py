@@ -1,6 +1,6 @@
 import asyncio
 
-from cloudinfer.reconcile.queue import WorkQueue
+from cloudinfer.runtime.queue import WorkQueue
 from tests.support import async_wait_for
 
 

@@ -9,26 +9,27 @@ from urllib.parse import quote
 import httpx
 
 from cloudinfer.clouds import errors
-from cloudinfer.clouds.eas import signing
-from cloudinfer.clouds.eas.models import EasService, ServicePage
+from cloudinfer.clouds.alibaba import acs3
+from cloudinfer.clouds.alibaba.eas.models import EasService, ServicePage
+from cloudinfer.clouds.alibaba.errors import AUTH_CODES, parse_error
+from cloudinfer.clouds.errors import ErrorTable
 from cloudinfer.clouds.ratelimit import RateLimiter
 from cloudinfer.clouds.retry import RetryPolicy
 from cloudinfer.clouds.transport import CloudRequest, Transport
 from cloudinfer.credentials import Credentials
 
 CLOUD = "alibaba-eas"
+API_VERSION = "2021-07-01"
 PAGE_SIZE = 100  # the API's maximum
 
-_AUTH_CODES = (
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "InvalidSecurityToken",
-    "IncompleteSignature",
-    "InvalidTimeStamp",
-    "SignatureNonceUsed",
-    "MissingAuthorization",
-    "InvalidAuthorization",
-    "InvalidContentSha256",
+TABLE = ErrorTable(
+    not_found=("InvalidService.NotFound",),
+    conflict=("ServiceAlreadyExists",),
+    busy=("InvalidServiceStatus",),
+    throttled=("Throttling*",),
+    auth=AUTH_CODES,
+    forbidden=("Forbidden*",),
+    invalid=("InvalidParameter*", "InvalidVersion", "QuotaExceeded*"),
 )
 
 
@@ -38,38 +39,7 @@ def default_endpoint(region: str) -> str:
 
 def classify(request: CloudRequest, response: httpx.Response) -> errors.CloudError:
     """An EAS error answer → the typed error the reconciler acts on."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    code = str(body.get("Code") or body.get("code") or "")
-    message = str(body.get("Message") or body.get("message") or response.reason_phrase)
-    kwargs: dict[str, Any] = {
-        "status": response.status_code,
-        "code": code,
-        "request_id": str(body.get("RequestId") or ""),
-    }
-    status = response.status_code
-    retry_after = response.headers.get("x-acs-retry-after")
-    if retry_after or status == 429 or code.startswith("Throttling"):
-        try:
-            seconds = max(1.0, float(retry_after or 1))
-        except ValueError:
-            seconds = 1.0
-        return errors.Throttled(message, retry_after=seconds, **kwargs)
-    if status == 404 or (code.endswith(".NotFound") and code.startswith("InvalidService")):
-        return errors.NotFound(message, **kwargs)
-    if status == 409 or code == "ServiceAlreadyExists":
-        return errors.Conflict(message, **kwargs)
-    if code.startswith(_AUTH_CODES) or status == 401:
-        return errors.AuthFailed(message, **kwargs)
-    if status == 403:
-        return errors.Forbidden(message, **kwargs)
-    if status >= 500:
-        return errors.ServerError(message, **kwargs)
-    return errors.Invalid(message, **kwargs)
+    return parse_error(TABLE, response)
 
 
 def _segment(value: str) -> str:
@@ -108,7 +78,7 @@ class EasClient:
         self._credentials = credentials
 
     def _sign(self, request: CloudRequest, host: str) -> dict[str, str]:
-        return signing.sign(
+        return acs3.sign(
             request.method,
             host,
             request.path,
@@ -116,6 +86,7 @@ class EasClient:
             request.body,
             request.operation,
             self._credentials,
+            API_VERSION,
         )
 
     def _path(self, name: str, suffix: str = "") -> str:

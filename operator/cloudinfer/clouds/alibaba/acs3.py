@@ -1,6 +1,7 @@
 """ACS3-HMAC-SHA256 request signing for Alibaba Cloud ROA APIs (what the current SDK sends).
-The one place this signature is computed on the client side; tests compare it with the
-signer inside alibabacloud-tea-openapi on a table of requests."""
+The one place this signature is computed on the client side, for every Alibaba API (each
+passes its own API version); tests compare it with the signer inside
+alibabacloud-tea-openapi on a table of requests."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from urllib.parse import quote
 from cloudinfer.credentials import Credentials
 
 ALGORITHM = "ACS3-HMAC-SHA256"
-API_VERSION = "2021-07-01"
 
 
 def canonical_query(query: Mapping[str, str | None]) -> str:
@@ -58,6 +58,7 @@ def sign(
     body: bytes | None,
     action: str,
     credentials: Credentials,
+    version: str,
     now: datetime | None = None,
     nonce: str | None = None,
 ) -> dict[str, str]:
@@ -67,7 +68,7 @@ def sign(
     payload_hash = hashlib.sha256(body or b"").hexdigest()
     headers = {
         "host": host,
-        "x-acs-version": API_VERSION,
+        "x-acs-version": version,
         "x-acs-action": action,
         "x-acs-date": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "x-acs-signature-nonce": nonce or uuid.uuid4().hex,

@@ -1,0 +1,323 @@
+"""One controller for every managed kind and cloud.
+
+Watch events feed the object cache and, when someone changed something that matters, the
+work queue. A worker takes a key, reads the object from the cache, resolves its provider
+config and credentials (from watch-fed indexes) to an account of the provider its spec
+selects, and runs the generic reconciler with that kind's adapter. No GET on the way.
+
+When a reconcile has nothing left to wait for, the key is looked at again only when told
+(the account's observer saw its cloud resource change; its provider config or Secret
+changed) and after a long jittered resync."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
+
+from cloudinfer import conditions
+from cloudinfer.adapters.base import CreatePending, ManagedResource
+from cloudinfer.api.kinds import GROUP, ManagedKind, managed_kind
+from cloudinfer.clouds.ratelimit import patience
+from cloudinfer.kube import Kube
+from cloudinfer.observer.batch import BatchObserver, Intervals
+from cloudinfer.providers.accounts import AccountPool
+from cloudinfer.reconcile.managed import (
+    CREATE_PENDING,
+    EXTERNAL_NAME,
+    FINALIZER,
+    Reconciler,
+    Verdict,
+    release,
+    release_reason,
+    report,
+)
+from cloudinfer.runtime.cache import Key, ObjectCache, SecretFacts, secret_facts
+from cloudinfer.runtime.gate import AccountGate
+from cloudinfer.runtime.queue import WorkQueue
+from cloudinfer.runtime.resolve import (
+    Blocked,
+    ConfigLookup,
+    ConfigRef,
+    SecretLookup,
+    config_ref,
+    resolve,
+)
+from cloudinfer.runtime.writer import KubeWriter
+
+log = logging.getLogger(__name__)
+
+# A worker waits at most this long for its account's rate limiter; beyond it the key is
+# requeued for when its slot comes, so the worker serves other accounts meanwhile.
+LIMITER_PATIENCE = 1.0
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"spec.{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+class Runtime:
+    def __init__(
+        self,
+        kube: Kube,
+        configs: ConfigLookup,
+        secrets: SecretLookup,
+        operator_namespace: str,
+        workers: int = 16,
+        resync: float = 3600.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.kube = kube
+        self._configs, self._secrets = configs, secrets
+        self.operator_namespace = operator_namespace
+        self.resync = resync
+        self._rng = rng or random.Random()
+        self.queue: WorkQueue[Key] = WorkQueue(self.reconcile, workers=workers)
+        self.objects = ObjectCache()
+        self.accounts = AccountPool(self._wake)
+        self.gate: AccountGate[Key] = AccountGate(max(1, workers // 2), self.queue.add)
+        self.failures: dict[Key, int] = {}
+        self._watching: dict[Key, tuple[BatchObserver[Any, Hashable], str]] = {}
+        # Who uses which provider config, learnt while reconciling, so a config (or its
+        # Secret) that changes wakes exactly its users.
+        self._users: dict[ConfigRef, set[Key]] = {}
+        self._uses: dict[Key, ConfigRef] = {}
+        self._written_secrets: dict[tuple[str, str], str] = {}  # (ns, name) → digest
+
+    # -- life --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.queue.start()
+
+    async def stop(self) -> None:
+        await self.queue.stop()
+        await self.accounts.close()
+
+    def _wake(self, key: Hashable) -> None:
+        self.queue.add(key)  # type: ignore[arg-type]
+
+    # -- what the watches say ----------------------------------------------------------------
+
+    def object_event(self, kind: ManagedKind, event: str | None, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        key: Key = (kind.info.kind, meta.get("namespace") or "", meta.get("name") or "")
+        if event == "DELETED":
+            self.objects.drop(key)
+            self.forget(key)
+            return
+        if self.objects.put(key, body):
+            self.queue.add(key)
+
+    def secret_event(self, event: str | None, body: Mapping[str, Any]) -> None:
+        """A connection Secret the operator wrote was deleted or changed by someone else:
+        its owner puts it back."""
+        meta = body.get("metadata") or {}
+        where = (meta.get("namespace") or "", meta.get("name") or "")
+        facts = secret_facts(body)
+        if not facts.owner_refs:
+            return
+        if event != "DELETED" and self._written_secrets.get(where) == facts.digest:
+            return  # the echo of our own write
+        for api_version, kind_name, name in facts.owner_refs:
+            if api_version.split("/")[0] != GROUP:
+                continue
+            try:
+                kind = managed_kind(kind_name)
+            except KeyError:
+                continue
+            self.queue.add((kind.info.kind, where[0], name))
+
+    def config_changed(self, ref: ConfigRef) -> None:
+        """A provider config (or its credentials Secret) changed: wake its users."""
+        for key in self._users.get(ref, set()):
+            self.queue.add(key)
+
+    def requeue_users(self, kind: str, namespace: str | None, name: str) -> None:
+        self.config_changed((kind, namespace or "", name))
+
+    def forget(self, key: Key) -> None:
+        self.queue.forget(key)
+        self.failures.pop(key, None)
+        watching = self._watching.pop(key, None)
+        if watching:
+            watching[0].unwatch(watching[1], key)
+        used = self._uses.pop(key, None)
+        if used is not None:
+            self._users.get(used, set()).discard(key)
+        self.accounts.release(key)
+
+    def _record_use(self, key: Key, ref: ConfigRef) -> None:
+        old = self._uses.get(key)
+        if old == ref:
+            return
+        if old is not None:
+            self._users.get(old, set()).discard(key)
+        self._users.setdefault(ref, set()).add(key)
+        self._uses[key] = ref
+
+    def _watch(
+        self, key: Key, observer: BatchObserver[Any, Hashable], item: str, intervals: Intervals
+    ) -> None:
+        old = self._watching.get(key)
+        if old is not None and (old[0] is not observer or old[1] != item):
+            old[0].unwatch(old[1], key)
+        if item:
+            observer.watch(item, key, intervals)
+            self._watching[key] = (observer, item)
+        else:
+            self._watching.pop(key, None)
+
+    def _wrote_secret(self, namespace: str, name: str, digest: str) -> None:
+        self._written_secrets[(namespace, name)] = digest
+
+    def secret(self, namespace: str, name: str) -> SecretFacts | None:
+        return self._secrets(namespace, name)
+
+    # -- one reconcile -----------------------------------------------------------------------
+
+    async def reconcile(self, key: Key) -> float | None:
+        try:
+            after = await self._reconcile(key)
+        except ApiException as exc:
+            if exc.status == 409:  # our write raced another writer: look again at once
+                return 0.2
+            raise
+        if after is None and self.objects.get(key) is not None:
+            return self.resync * self._rng.uniform(0.8, 1.2)
+        return after
+
+    async def _reconcile(self, key: Key) -> float | None:
+        kind_name, namespace, name = key
+        kind = managed_kind(kind_name)
+        body = self.objects.get(key)
+        if body is None:
+            self.forget(key)
+            return None
+        meta = body["metadata"]
+        annotations: dict[str, str] = dict(meta.get("annotations") or {})
+        writer = KubeWriter(
+            self.kube,
+            kind.info,
+            key,
+            body,
+            self.objects,
+            self._secrets,
+            self._wrote_secret,
+        )
+        base = ManagedResource(
+            kind=kind_name,
+            namespace=namespace,
+            name=name,
+            uid=meta["uid"],
+            generation=int(meta.get("generation", 0)),
+            spec=None,
+            external_name=annotations.get(EXTERNAL_NAME, ""),
+            status=dict(body.get("status") or {}),
+            annotations=annotations,
+            finalizers=tuple(meta.get("finalizers") or ()),
+            deleting=bool(meta.get("deletionTimestamp")),
+        )
+        if base.deleting and FINALIZER not in base.finalizers:
+            return None
+        try:
+            spec = kind.info.spec.model_validate(body.get("spec") or {})
+        except ValidationError as exc:
+            await self._report_problem(kind, writer, base, "InvalidSpec", validation_message(exc))
+            return None
+        ref = config_ref(spec, namespace)  # type: ignore[arg-type]
+        self._record_use(key, ref)
+        resolved = resolve(
+            kind,
+            spec,  # type: ignore[arg-type]
+            namespace,
+            self._configs,
+            self._secrets,
+            self.operator_namespace,
+        )
+        if isinstance(resolved, Blocked):
+            return await self._blocked(kind, writer, _with_spec(base, spec), resolved)
+        account = self.accounts.use(key, resolved.provider, resolved.config, resolved.credentials)
+        adapter = account.adapters[kind_name]
+        observer = account.observers[kind_name]
+        server_named = adapter.identity == "server-named"
+        resource = _with_spec(
+            base,
+            spec,
+            external_name=(
+                adapter.external_name(spec, name)
+                if server_named
+                else annotations.get(EXTERNAL_NAME) or adapter.external_name(spec, name)
+            ),
+            external_id=annotations.get(EXTERNAL_NAME, "") if server_named else "",
+            create_pending=CreatePending.parse(annotations.get(CREATE_PENDING)),
+        )
+        own = spec.poll_intervals  # type: ignore[attr-defined]
+        intervals = (
+            Intervals(float(own.transitional_seconds), float(own.stable_seconds))
+            if own is not None
+            else account.key.intervals
+        )
+        item = resource.external_id if server_named else resource.external_name
+        self._watch(key, observer, item, intervals)
+        if not observer.ready:
+            return None  # the account's first listing wakes every resource waiting on it
+        if not self.gate.enter(account.key, key):
+            return None  # parked: woken when a slot of this account frees
+        try:
+            with patience(LIMITER_PATIENCE):
+                reconciler = Reconciler(
+                    kind,
+                    adapter,
+                    writer,
+                    resolved.provider.context(resolved.config),
+                    retry_base=intervals.transitional,
+                    failures=self.failures,
+                    rng=self._rng,
+                )
+                after = await reconciler.reconcile(resource)
+        finally:
+            self.gate.leave(account.key)
+        return after
+
+    async def _blocked(
+        self, kind: ManagedKind, writer: KubeWriter, resource: ManagedResource, blocked: Blocked
+    ) -> float | None:
+        """The provider config or credentials are not usable: nothing can reach the cloud.
+        Their watches wake this resource when they change: no polling."""
+        message = blocked.message
+        if resource.deleting:
+            why = release_reason(resource.spec)
+            if why is not None:
+                await release(writer, resource, why)  # nothing to do on the cloud anyway
+                return None
+            message = f"cannot delete the cloud resource until this is fixed: {message}"
+        await self._report_problem(kind, writer, resource, blocked.reason, message)
+        return None
+
+    async def _report_problem(
+        self,
+        kind: ManagedKind,
+        writer: KubeWriter,
+        resource: ManagedResource,
+        reason: str,
+        message: str,
+    ) -> None:
+        """Ready=False and Synced=False for `reason`; a Warning Event when the reason is new."""
+        old = conditions.find(resource.status.get("conditions"), conditions.READY)
+        new_reason = old is None or old.get("reason") != reason
+        event = ("Warning", reason, message) if new_reason else None
+        verdict = Verdict(ready=(False, reason, message), synced=(False, reason, message))
+        await report(kind, writer, resource, verdict, event=event)
+
+
+def _with_spec(base: ManagedResource, spec: Any, **changes: Any) -> ManagedResource:
+    return dataclasses.replace(base, spec=spec, **changes)

@@ -1,0 +1,43 @@
+"""At most `limit` reconciles in flight per cloud account. A key that finds its account
+full is parked, not held by a worker, and woken when a slot frees: one slow account can
+never occupy every worker while other accounts' resources wait."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+class AccountGate(Generic[K]):
+    def __init__(self, limit: int, wake: Callable[[K], None]) -> None:
+        self.limit = max(1, limit)
+        self._wake = wake
+        self._inside: dict[Hashable, int] = {}
+        self._parked: dict[Hashable, deque[K]] = {}
+
+    def enter(self, account: Hashable, key: K) -> bool:
+        if self._inside.get(account, 0) >= self.limit:
+            parked = self._parked.setdefault(account, deque())
+            if key not in parked:
+                parked.append(key)
+            return False
+        self._inside[account] = self._inside.get(account, 0) + 1
+        return True
+
+    def leave(self, account: Hashable) -> None:
+        left = self._inside.get(account, 1) - 1
+        if left <= 0:
+            self._inside.pop(account, None)
+        else:
+            self._inside[account] = left
+        parked = self._parked.get(account)
+        if parked:
+            self._wake(parked.popleft())
+            if not parked:
+                del self._parked[account]
+
+    def in_flight(self, account: Hashable) -> int:
+        return self._inside.get(account, 0)

@@ -1,0 +1,94 @@
+"""From a resource to the account it acts through: its provider config (or cluster provider
+config), that config's credentials Secret, and the provider of the cloud its spec selects.
+Pure: the lookups are handed in (the runtime's caches), and every refusal names what to fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from cloudinfer.api.common import ManagedSpec
+from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, PROVIDER_CONFIG, ManagedKind
+from cloudinfer.api.providerconfig import ProviderConfigSpec
+from cloudinfer.credentials import Credentials, CredentialsError, credentials_from_secret
+from cloudinfer.providers import provider_for
+from cloudinfer.providers.base import Provider
+from cloudinfer.runtime.cache import SecretFacts
+
+ConfigRef = tuple[str, str, str]  # (Kind, namespace or "", name) of a provider config
+ConfigLookup = Callable[[ConfigRef], Mapping[str, Any] | None]  # → the spec
+SecretLookup = Callable[[str, str], SecretFacts | None]
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Nothing can reach the cloud until this is fixed."""
+
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    provider: Provider
+    config: ProviderConfigSpec
+    credentials: Credentials
+
+
+def config_ref(spec: ManagedSpec, namespace: str) -> ConfigRef:
+    ref = spec.provider_config_ref
+    if ref.kind == CLUSTER_PROVIDER_CONFIG.kind:
+        return CLUSTER_PROVIDER_CONFIG.kind, "", ref.name
+    return PROVIDER_CONFIG.kind, namespace, ref.name
+
+
+def describe_ref(ref: ConfigRef) -> str:
+    kind, namespace, name = ref
+    return f'{kind} "{name}"' + (f' in namespace "{namespace}"' if namespace else "")
+
+
+def resolve(
+    kind: ManagedKind,
+    spec: ManagedSpec,
+    namespace: str,
+    configs: ConfigLookup,
+    secrets: SecretLookup,
+    operator_namespace: str,
+) -> Resolution | Blocked:
+    ref = config_ref(spec, namespace)
+    where = describe_ref(ref)
+    raw = configs(ref)
+    if raw is None:
+        return Blocked("ProviderConfigNotFound", f"{where} (spec.providerConfigRef) not found")
+    try:
+        config = ProviderConfigSpec.model_validate(raw)
+    except ValidationError as exc:
+        return Blocked("ProviderConfigInvalid", f"{where} cannot be read: {exc.errors()[0]['msg']}")
+    selected = kind.block_of(spec)
+    if selected is None:
+        blocks = " or ".join(f"spec.{b}" for b in kind.clouds)
+        return Blocked("InvalidSpec", f"{blocks} must be set")
+    block, cloud = selected
+    if config.cloud != cloud:
+        return Blocked(
+            "ProviderConfigMismatch",
+            f"{where} is for cloud {config.cloud}; spec.{block} needs {cloud}",
+        )
+    provider = provider_for(cloud)
+    if provider is None or kind.info.kind not in provider.kinds:
+        return Blocked("CloudNotSupported", f"{kind.info.kind} on {cloud} is not supported yet")
+    secret_ns = namespace if ref[1] else operator_namespace
+    secret_name = config.credentials_secret_ref.name
+    facts = secrets(secret_ns, secret_name)
+    if facts is None:
+        return Blocked(
+            "CredentialsUnavailable", f'Secret "{secret_ns}/{secret_name}" of {where} not found'
+        )
+    try:
+        creds = credentials_from_secret(cloud, f"{secret_ns}/{secret_name}", facts.credentials)
+    except CredentialsError as exc:
+        return Blocked("CredentialsUnavailable", exc.message)
+    return Resolution(provider, config, creds)
