@@ -109,18 +109,38 @@ def cluster() -> Iterator[Cluster]:
 class Operator:
     process: subprocess.Popen[bytes]
     log_path: Path
+    metrics_port: int = 0
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of a Prometheus counter's samples whose labels include `labels`."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).text
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and labels.items() <= sample.labels.items():
+                    total += sample.value
+        return total
+
 
 @pytest.fixture(scope="session")
 def operator(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    from cloudinfer.controlplane.local import free_port
+
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
+    port = free_port()
     proc = start_operator(
-        cluster.kubeconfig, log_path, f"--operator-namespace={OPERATOR_NAMESPACE}", "--verbose"
+        cluster.kubeconfig,
+        log_path,
+        f"--operator-namespace={OPERATOR_NAMESPACE}",
+        "--verbose",
+        f"--metrics-port={port}",
     )
-    op = Operator(proc, log_path)
+    op = Operator(proc, log_path, port)
     wait_for(
         lambda: (
             proc.poll() is not None or "Starting the watch-stream for providerconfigs" in op.log()

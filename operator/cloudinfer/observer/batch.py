@@ -100,6 +100,7 @@ class BatchObserver(Generic[T, K]):
         self.describe_calls = 0
         self.errors = 0
         self.last_error = ""
+        self._last_exception: CloudError | None = None
         self._stale_told = False
         self._watchers: dict[str, dict[K, Intervals]] = {}
         # Items being followed closely: since when, when to look next, and at what.
@@ -123,8 +124,11 @@ class BatchObserver(Generic[T, K]):
         return self.listed_at is not None
 
     def check_fresh(self) -> None:
-        """Raise StaleSnapshot when the snapshot is too old to act on."""
+        """Raise when there is nothing to act on: the error of a first listing that failed
+        (bad credentials surface as themselves), or StaleSnapshot when it is too old."""
         if self.listed_at is None:
+            if self._last_exception is not None:
+                raise self._last_exception
             return
         age = self._clock() - self.listed_at
         if age > self.max_age:
@@ -353,6 +357,7 @@ class BatchObserver(Generic[T, K]):
             else:
                 await self.look(due)
             self._failures = 0
+            self._last_exception = None
             return "list" if full else "look"
         except asyncio.CancelledError:
             raise
@@ -360,6 +365,8 @@ class BatchObserver(Generic[T, K]):
             self._failures += 1
             self.errors += 1
             self.last_error = str(exc)
+            if isinstance(exc, CloudError):
+                self._last_exception = exc
             if isinstance(exc, Throttled):
                 delay = max(exc.retry_after, self.intervals.transitional)
             else:
@@ -382,6 +389,11 @@ class BatchObserver(Generic[T, K]):
             await self.step()
 
     def _tell_if_stale(self) -> None:
+        if self.listed_at is None:
+            # Never listed: whoever waits for the first listing should say why it fails.
+            for key in list(self._watchers):
+                self._tell(key)
+            return
         try:
             self.check_fresh()
         except StaleSnapshot:

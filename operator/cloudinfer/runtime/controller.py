@@ -18,6 +18,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from cloudinfer import conditions
@@ -51,6 +52,13 @@ from cloudinfer.runtime.resolve import (
 from cloudinfer.runtime.writer import KubeWriter
 
 log = logging.getLogger(__name__)
+
+WATCH_EVENTS = Counter(
+    "cloudinfer_watch_events_total",
+    "Watch events of managed objects, by what they caused: a reconcile (someone changed "
+    "what matters), ignored (the echo of the operator's own writes, or stale), deleted.",
+    ["kind", "outcome"],
+)
 
 # A worker waits at most this long for its account's rate limiter; beyond it the key is
 # requeued for when its slot comes, so the worker serves other accounts meanwhile.
@@ -113,9 +121,13 @@ class Runtime:
         if event == "DELETED":
             self.objects.drop(key)
             self.forget(key)
+            WATCH_EVENTS.labels(kind.info.kind, "deleted").inc()
             return
         if self.objects.put(key, body):
             self.queue.add(key)
+            WATCH_EVENTS.labels(kind.info.kind, "reconcile").inc()
+        else:
+            WATCH_EVENTS.labels(kind.info.kind, "ignored").inc()
 
     def secret_event(self, event: str | None, body: Mapping[str, Any]) -> None:
         """A connection Secret the operator wrote was deleted or changed by someone else:
@@ -268,7 +280,7 @@ class Runtime:
         )
         item = resource.external_id if server_named else resource.external_name
         self._watch(key, observer, item, intervals)
-        if not observer.ready:
+        if not observer.ready and not observer.errors:
             return None  # the account's first listing wakes every resource waiting on it
         if not self.gate.enter(account.key, key):
             return None  # parked: woken when a slot of this account frees
