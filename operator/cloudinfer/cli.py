@@ -80,6 +80,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         timing=timing,
         state_dir=Path(args.state_dir) if args.state_dir else None,
         faults=faults,
+        admin_token=args.admin_token,
     )
     print(
         f"cloudinfer emulator listening on http://{args.host}:{args.port} "
@@ -180,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--stop-seconds", type=float, default=2.0)
     emu.add_argument("--delete-seconds", type=float, default=2.0)
     emu.add_argument("--state-dir", help="persist services here so a restart keeps them")
+    emu.add_argument(
+        "--admin-token",
+        help="require 'Authorization: Bearer TOKEN' on /_emulator, from any peer; without "
+        "a token the admin API is served to loopback peers only",
+    )
     emu.add_argument(
         "--fault",
         action="append",

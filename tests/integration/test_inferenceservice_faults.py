@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from alibabacloud_eas20210701 import models as m
+from alibabacloud_tea_openapi.exceptions import ClientException
 
 from tests.integration.conftest import OTHER_ACCOUNT_KEY, Cluster, Emulator, emulator_provider
 from tests.integration.test_inferenceservice import (
@@ -117,6 +118,9 @@ def test_cloud_refusal_is_terminal_until_the_spec_changes(
 def test_name_owned_by_another_account(
     cluster: Cluster, emulator: Emulator, namespace: str, eas_provider: str
 ) -> None:
+    """As on the real cloud, another account's service is invisible to ours; only the name is
+    taken. Our resource asking for that name is refused by the cloud, and neither it nor its
+    deletion ever touches the other account's service."""
     taken = ext(unique("taken"))
     emulator.sdk(OTHER_ACCOUNT_KEY).create_service(
         m.CreateServiceRequest(
@@ -129,13 +133,33 @@ def test_name_owned_by_another_account(
             )
         )
     )
+    # Settled first, so that anything that changes it afterwards shows.
+    theirs = wait_for(
+        lambda: (svc := emulator.service(taken)) and svc["Status"] == "Running" and svc,
+        30,
+        f"{taken} Running",
+    )
+    assert theirs["CallerUid"] == "other-account"
+    with pytest.raises(ClientException) as hidden:
+        emulator.sdk().describe_service("cn-shanghai", taken)
+    assert (hidden.value.status_code, hidden.value.code) == (404, "InvalidService.NotFound")
+
     name = unique()
     apply_isvc(cluster, namespace, name, serviceName=taken)
-    cond = cluster.wait_condition(PLURAL, name, namespace, "False", "NameConflict")
-    assert taken in cond["message"] and "managementPolicy: Observe" in cond["message"]
-    # Deleting the resource must not delete someone else's service.
+
+    def refused() -> dict[str, Any] | None:
+        cond = cluster.condition(PLURAL, name, namespace)
+        code = "Forbidden.PrivilegeCheckFailed"  # the reason is the runtime's, not checked
+        if cond and cond["status"] == "False" and code in cond.get("message", ""):
+            return cond
+        return None
+
+    wait_for(refused, 30, "Ready=False naming Forbidden.PrivilegeCheckFailed")
+    # Deleting the resource must not delete or change someone else's service.
     cluster.kubectl("delete", "cisvc", name, "-n", namespace, "--timeout=30s")
-    assert emulator.service(taken) is not None and not emulator.calls("DeleteService", taken)
+    assert emulator.service(taken) == theirs
+    ours = [c for c in emulator.calls(target=taken) if c["account"] != "other-account"]
+    assert ours and all(c["status"] >= 400 for c in ours), ours
 
 
 def test_same_account_service_without_our_label_is_not_taken_over(

@@ -2,5 +2,10 @@
 
 A product component: developers and users run the operator against it with no cloud account.
 It keeps the real paths, field names, states and error shapes, verifies request signatures
-with its own implementation, moves services through timed state transitions, and injects
-faults on demand."""
+with its own implementation, keeps each account's services apart as the clouds do, moves
+services through timed state transitions, and injects faults on demand.
+
+Layout: pipeline.py is the request path every cloud shares (faults → signature check →
+handler → call log); one package per cloud API (eas/) brings its dialect, verifier, store and
+routes; app.py registers each with one line. Nothing here imports the operator's clients
+(cloudinfer.clouds): client and emulator share no code, so neither can hide the other's bug."""

@@ -1,57 +1,60 @@
-"""The emulator's web application: cloud APIs plus an admin API under /_emulator.
+"""The emulator's web application: one module per cloud API, plus an admin API under /_emulator.
 
-Admin API (unauthenticated; bind to loopback):
+Cloud APIs go through the shared request pipeline (pipeline.py): faults → signature check →
+handler → call log. Each module registers itself with one line in MODULES.
+
+Admin API. Served to loopback peers only, unless an admin token is configured
+(`--admin-token`, EmulatorConfig.admin_token): then every admin request, from anywhere,
+needs `Authorization: Bearer TOKEN`.
   GET    /_emulator/health
   GET    /_emulator/faults              the active fault rules
   POST   /_emulator/faults              add a rule (JSON, fields as in faults.FaultRule)
   DELETE /_emulator/faults[/{id}]       remove all rules, or one
-  GET    /_emulator/calls?operation=&since=   the call log (what was answered, with codes)
+  GET    /_emulator/calls?operation=&since=&account=   the call log (what was answered,
+                                        with codes, and the account that signed each call)
   DELETE /_emulator/calls
   GET    /_emulator/timing, PUT /_emulator/timing   state-machine durations in seconds
-  GET    /_emulator/eas/services        every EAS service (as DescribeService shows it)
+  GET    /_emulator/eas/services[?account=]   every EAS service of every account (or of one)
   DELETE /_emulator/eas/services        forget every EAS service
+
+State (`--state-dir`): each module's state is written at most once a second while it changes
+and once more on shutdown (persist.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from cloudinfer.emulator.admin import PREFIX, AdminApi, admin_guard
 from cloudinfer.emulator.calls import CallLog
-from cloudinfer.emulator.eas.acs3 import AccessKey, Acs3Verifier
-from cloudinfer.emulator.eas.routes import EasApi
-from cloudinfer.emulator.eas.service import Timing
+from cloudinfer.emulator.config import (
+    DEV_ACCESS_KEY,
+    AccessKey,
+    EmulatorConfig,
+    parse_access_key,
+)
+from cloudinfer.emulator.eas.module import EasModule
 from cloudinfer.emulator.eas.store import EasStore
-from cloudinfer.emulator.faults import FaultRule, Faults
+from cloudinfer.emulator.faults import Faults
+from cloudinfer.emulator.modules import CloudModule, ModuleBuilder, Shared
 
-DEV_ACCESS_KEY = AccessKey("dev-access-key-id", "dev-access-key-secret")
+__all__ = [
+    "DEV_ACCESS_KEY",
+    "MODULES",
+    "AccessKey",
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorThread",
+    "parse_access_key",
+    "run",
+]
 
-
-@dataclass
-class EmulatorConfig:
-    host: str = "127.0.0.1"
-    port: int = 18080
-    region: str = "cn-shanghai"
-    access_keys: list[AccessKey] = field(default_factory=lambda: [DEV_ACCESS_KEY])
-    timing: Timing = field(default_factory=Timing)
-    state_dir: Path | None = None
-    faults: list[FaultRule] = field(default_factory=list)
-
-
-def parse_access_key(text: str) -> AccessKey:
-    """`ID:SECRET[:SECURITY_TOKEN[:ACCOUNT]]`"""
-    parts = text.split(":")
-    if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise ValueError(f"access key {text!r}: expected ID:SECRET[:TOKEN[:ACCOUNT]]")
-    token = parts[2] if len(parts) > 2 and parts[2] else None
-    account = parts[3] if len(parts) > 3 and parts[3] else "emulator-account"
-    return AccessKey(parts[0], parts[1], token, account)
+# One line per emulated cloud API.
+MODULES: tuple[ModuleBuilder, ...] = (EasModule,)
 
 
 class Emulator:
@@ -61,80 +64,41 @@ class Emulator:
         for rule in config.faults:
             self.faults.add(rule)
         self.calls = CallLog()
-        state_file = config.state_dir / "eas.json" if config.state_dir else None
-        self.eas_store = EasStore(config.timing, state_file)
-        self.eas = EasApi(
-            self.eas_store, Acs3Verifier(config.access_keys), self.faults, self.calls, config.region
-        )
+        shared = Shared(config, self.faults, self.calls)
+        self.modules: dict[str, CloudModule] = {}
+        for build in MODULES:
+            module = build(shared)
+            self.modules[module.name] = module
+
+    @property
+    def eas_store(self) -> EasStore:
+        """The EAS services, for tests that look behind the API."""
+        module = self.modules[EasModule.name]
+        if not isinstance(module, EasModule):
+            raise TypeError(f"module {EasModule.name!r} is a {type(module).__name__}")
+        return module.store
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.add_routes(self.eas.routes())
-        admin = "/_emulator"
-        app.add_routes(
-            [
-                web.get(f"{admin}/health", self._health),
-                web.get(f"{admin}/faults", self._faults),
-                web.post(f"{admin}/faults", self._add_fault),
-                web.delete(f"{admin}/faults", self._clear_faults),
-                web.delete(f"{admin}/faults/{{id}}", self._remove_fault),
-                web.get(f"{admin}/calls", self._calls),
-                web.delete(f"{admin}/calls", self._clear_calls),
-                web.get(f"{admin}/timing", self._timing),
-                web.put(f"{admin}/timing", self._set_timing),
-                web.get(f"{admin}/eas/services", self._eas_services),
-                web.delete(f"{admin}/eas/services", self._eas_reset),
-            ]
+        app = web.Application(
+            client_max_size=16 * 1024 * 1024, middlewares=[admin_guard(self.config.admin_token)]
         )
+        app.add_routes(AdminApi(self.faults, self.calls, self.config.timing).routes(PREFIX))
+        for module in self.modules.values():
+            app.add_routes(module.routes())
+            app.add_routes(module.admin_routes(f"{PREFIX}/{module.name}"))
+        app.cleanup_ctx.append(self._persistence)
         return app
 
-    async def _health(self, _: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    async def _faults(self, _: web.Request) -> web.Response:
-        return web.json_response([r.to_dict() for r in self.faults.rules])
-
-    async def _add_fault(self, request: web.Request) -> web.Response:
-        try:
-            rule = self.faults.add(FaultRule.from_dict(await request.json()))
-        except (ValueError, TypeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(rule.to_dict(), status=201)
-
-    async def _clear_faults(self, _: web.Request) -> web.Response:
-        self.faults.clear()
-        return web.json_response({"ok": True})
-
-    async def _remove_fault(self, request: web.Request) -> web.Response:
-        found = self.faults.remove(int(request.match_info["id"]))
-        return web.json_response({"ok": found}, status=200 if found else 404)
-
-    async def _calls(self, request: web.Request) -> web.Response:
-        since = float(request.query.get("since") or 0)
-        return web.json_response(self.calls.query(request.query.get("operation"), since))
-
-    async def _clear_calls(self, _: web.Request) -> web.Response:
-        self.calls.clear()
-        return web.json_response({"ok": True})
-
-    async def _timing(self, _: web.Request) -> web.Response:
-        return web.json_response(dataclasses.asdict(self.config.timing))
-
-    async def _set_timing(self, request: web.Request) -> web.Response:
-        body: dict[str, Any] = await request.json()
-        for key, value in body.items():
-            if not hasattr(self.config.timing, key):
-                return web.json_response({"error": f"unknown timing {key}"}, status=400)
-            setattr(self.config.timing, key, float(value))
-        return web.json_response(dataclasses.asdict(self.config.timing))
-
-    async def _eas_services(self, _: web.Request) -> web.Response:
-        services = [s.to_api(self.eas_store.host_id) for s in self.eas_store.list()]
-        return web.json_response(services)
-
-    async def _eas_reset(self, _: web.Request) -> web.Response:
-        self.eas_store.reset()
-        return web.json_response({"ok": True})
+    async def _persistence(self, _: web.Application) -> AsyncIterator[None]:
+        """Write state files in the background while serving, and once more at shutdown."""
+        states = [m.state for m in self.modules.values() if m.state is not None]
+        tasks = [asyncio.create_task(state.run()) for state in states]
+        yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for state in states:
+            state.flush()
 
 
 def run(config: EmulatorConfig) -> None:

@@ -1,9 +1,12 @@
-"""A log of the cloud API calls the emulator answered: what tests and benchmarks count."""
+"""A log of the cloud API calls the emulator answered: what tests and benchmarks count.
+
+Bounded: the oldest calls fall off once `limit` is reached (a deque, so that is O(1))."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,29 +19,42 @@ class Call:
     status: int
     code: str = ""
     target: str = ""
+    account: str = ""  # the account whose key signed the call; "" if the signature failed
 
 
 @dataclass
 class CallLog:
     limit: int = 100_000
-    calls: list[Call] = field(default_factory=list)
+    calls: deque[Call] = field(init=False)
+    # Written on the event loop, read by tests from other threads.
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(
-        self, cloud: str, operation: str, status: int, code: str = "", target: str = ""
-    ) -> None:
-        with self._lock:
-            self.calls.append(Call(time.time(), cloud, operation, status, code, target))
-            if len(self.calls) > self.limit:
-                del self.calls[: len(self.calls) - self.limit]
+    def __post_init__(self) -> None:
+        self.calls = deque(maxlen=self.limit)
 
-    def query(self, operation: str | None = None, since: float = 0.0) -> list[dict[str, Any]]:
+    def record(
+        self,
+        cloud: str,
+        operation: str,
+        status: int,
+        code: str = "",
+        target: str = "",
+        account: str = "",
+    ) -> None:
+        call = Call(time.time(), cloud, operation, status, code, target, account)
         with self._lock:
-            return [
-                asdict(c)
-                for c in self.calls
-                if c.time >= since and operation in (None, c.operation)
-            ]
+            self.calls.append(call)
+
+    def query(
+        self, operation: str | None = None, since: float = 0.0, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            snapshot = list(self.calls)
+        return [
+            asdict(c)
+            for c in snapshot
+            if c.time >= since and operation in (None, c.operation) and account in (None, c.account)
+        ]
 
     def clear(self) -> None:
         with self._lock:

@@ -4,7 +4,8 @@ A rule applies to one operation (or `*`), fires with probability `rate`, at most
 times (unlimited when absent), and is one of:
   latency        sleep `seconds` before handling
   error          answer `status` with `code`/`message` in the cloud's error shape, unhandled
-  throttle       answer 429 Throttling.User with header x-acs-retry-after: `seconds`, unhandled
+  throttle       answer as the cloud throttles, retry after `seconds`, unhandled (EAS: 429
+                 Throttling.User with header x-acs-retry-after)
   timeout        hold the request `seconds` (default 120) before handling, so clients time out
   drop-response  handle the request (commit), then drop the connection without an answer
 """

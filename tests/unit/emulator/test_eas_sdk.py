@@ -121,7 +121,7 @@ def test_lifecycle(emulator: EmulatorThread) -> None:
             ],
         ),
     )
-    assert emulator.emulator.eas_store.get(REGION, "svc_a").autoscaler == {
+    assert emulator.emulator.eas_store.get("emulator-account", REGION, "svc_a").autoscaler == {
         "min": 1,
         "max": 4,
         "scaleStrategies": [{"metricName": "qps", "threshold": 10}],

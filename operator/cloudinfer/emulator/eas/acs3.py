@@ -11,26 +11,20 @@ import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
+
+from cloudinfer.emulator.config import AccessKey
+from cloudinfer.emulator.pipeline import ApiError, SignedRequest
+
+__all__ = ["AccessKey", "Acs3Verifier", "SignatureError"]
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
 
 
-@dataclass(frozen=True)
-class AccessKey:
-    access_key_id: str
-    access_key_secret: str
-    security_token: str | None = None  # set for temporary (STS) credentials
-    account: str = "emulator-account"  # CallerUid: which account owns what this key creates
-
-
-class SignatureError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class SignatureError(ApiError):
+    pass
 
 
 class Acs3Verifier:
@@ -38,6 +32,12 @@ class Acs3Verifier:
         self._keys = {k.access_key_id: k for k in keys}
         self._clock = clock
         self._nonces: OrderedDict[str, float] = OrderedDict()
+
+    def check(self, request: SignedRequest) -> AccessKey:
+        """The pipeline's verifier: the key that signed `request`, or SignatureError."""
+        return self.verify(
+            request.method, request.raw_path, request.raw_query, request.headers, request.body
+        )
 
     def verify(
         self,

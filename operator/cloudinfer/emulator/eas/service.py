@@ -1,7 +1,9 @@
 """One emulated EAS service and its timed state machine.
 
 State is advanced lazily from timestamps (`advance(now)`), so there are no background tasks
-and a test can drive time explicitly. Transitions (all durations configurable):
+and a test can drive time explicitly. A service's status changes only at the instant
+`next_change()` names, which is what lets the store advance just the services that are due.
+Transitions (all durations configurable):
 
     create/clone: Creating → (instances start one by one) → Running, or Failed
     update:       Updating → Running (instances move to the new count)
@@ -15,6 +17,7 @@ Failed with Reason/Message, as a real image pull or model download failure would
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import secrets
@@ -47,7 +50,14 @@ class Timing:
 
 
 def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339_second(int(ts // 1))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _rfc3339_second(second: int) -> str:
+    # Every rendered service formats two timestamps; many share a second, and strftime is
+    # a large part of rendering a page.
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def config_fails(config: dict[str, Any]) -> str | None:
@@ -105,7 +115,7 @@ class Service:
     created: float
     service_id: str = ""
     workspace_id: str = ""
-    caller_uid: str = ""
+    account: str = ""  # the owner (the API's CallerUid); only it sees the service
     status: str = "Creating"
     reason: str = ""
     message: str = ""
@@ -123,6 +133,9 @@ class Service:
     autoscaler: dict[str, Any] | None = None
     events: list[Event] = field(default_factory=list)
     gone: bool = False
+    # ServiceConfig as rendered; computed on first render after each set_config (rendering
+    # it is a quarter of the cost of a listing page). Never persisted.
+    _config_json: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def new(
@@ -134,7 +147,7 @@ class Service:
         now: float,
         timing: Timing,
         workspace_id: str = "",
-        caller_uid: str = "",
+        account: str = "",
     ) -> Service:
         digest = hashlib.sha256(f"{region}/{name}/{now}".encode()).hexdigest()
         svc = cls(
@@ -146,7 +159,7 @@ class Service:
             updated=now,
             service_id=f"eas-m-{digest[:14]}",
             workspace_id=workspace_id,
-            caller_uid=caller_uid,
+            account=account,
             access_token=secrets.token_urlsafe(32),
         )
         svc.versions = [copy.deepcopy(config)]
@@ -167,37 +180,64 @@ class Service:
         self.reason, self.message = status.upper(), f"service is {status.lower()}"
         self.updated = now
 
+    @property
+    def transitional(self) -> bool:
+        return self.status in TRANSITIONAL
+
+    def _failure(self) -> str | None:
+        return config_fails(self.config) if self.target_status == "Running" else None
+
+    def next_change(self) -> float | None:
+        """When the status changes next without anyone acting (None: it will not)."""
+        if not self.transitional:
+            return None
+        if self._failure():  # fails half-way through, as a pull or download would
+            return self.phase_started + (self.phase_ends - self.phase_started) / 2
+        return self.phase_ends
+
     def advance(self, now: float) -> None:
         """Apply whatever the clock says has happened since the last look."""
-        if self.status not in TRANSITIONAL:
+        due = self.next_change()
+        if due is None:
             return
-        failure = config_fails(self.config) if self.target_status == "Running" else None
-        total = self.phase_ends - self.phase_started
-        done = 1.0 if total <= 0 else min(1.0, (now - self.phase_started) / total)
+        failure = self._failure()
+        # A change is stamped with the instant it happened, not when someone looked.
         if failure:
-            if done >= 0.5:  # fails part-way through, as a pull or download would
+            if now >= due:
                 self.status, self.reason, self.message = "Failed", "FAILED", failure
-                self.running, self.updated = 0, now
-                self.event(now, "Warning", "DeployFailed", failure)
+                self.running, self.updated = 0, due
+                self.event(due, "Warning", "DeployFailed", failure)
             return
         # Instances move one by one from where they were towards the target.
+        total = self.phase_ends - self.phase_started
+        done = 1.0 if total <= 0 else min(1.0, (now - self.phase_started) / total)
         delta = self.target_instances - self.start_running
         self.running = self.start_running + int(delta * done)
-        if done >= 1.0:
+        if now >= due:
             self.running = self.target_instances
             if self.status == "Deleting":
                 self.gone = True
                 return
-            self.status, self.updated = self.target_status, now
+            self.status, self.updated = self.target_status, due
             if self.status == "Running":
                 self.reason, self.message = "RUNNING", "Service start successfully"
             else:
                 self.reason, self.message = self.status.upper(), f"service is {self.status.lower()}"
-            self.event(now, "Normal", self.status, f"service is {self.status.lower()}")
+            self.event(due, "Normal", self.status, f"service is {self.status.lower()}")
+
+    def set_config(self, config: dict[str, Any]) -> None:
+        """Replace the config. Never change it in place: its rendering is cached."""
+        self.config, self._config_json = config, None
+
+    def config_json(self) -> str:
+        if self._config_json is None:
+            self._config_json = json.dumps(self.config, sort_keys=True)
+        return self._config_json
 
     def update(self, patch: dict[str, Any], replace: bool, now: float, timing: Timing) -> None:
-        self.config = copy.deepcopy(patch) if replace else merge_config(self.config, patch)
-        self.config["name"] = self.name
+        config = copy.deepcopy(patch) if replace else merge_config(self.config, patch)
+        config["name"] = self.name
+        self.set_config(config)
         self.versions.append(copy.deepcopy(self.config))
         self.current_version = len(self.versions)
         self.event(now, "Normal", "Updating", "service config updated")
@@ -207,7 +247,7 @@ class Service:
         self._begin("Updating", "Running", now, timing.update_seconds)
 
     def roll_back(self, version: int, now: float, timing: Timing) -> None:
-        self.config = copy.deepcopy(self.versions[version - 1])
+        self.set_config(copy.deepcopy(self.versions[version - 1]))
         self.current_version = version
         self.event(now, "Normal", "Updating", f"rolled back to version {version}")
         self._begin("Updating", "Running", now, timing.update_seconds)
@@ -262,7 +302,7 @@ class Service:
             "SecondaryInternetEndpoint": "",
             "SecondaryIntranetEndpoint": "",
             "AccessToken": self.access_token,
-            "ServiceConfig": json.dumps(self.config, sort_keys=True),
+            "ServiceConfig": self.config_json(),
             "Labels": [{"LabelKey": k, "LabelValue": v} for k, v in sorted(self.labels.items())],
             "WorkspaceId": self.workspace_id,
             "ServiceGroup": self.config.get("metadata", {}).get("group", ""),
@@ -273,8 +313,8 @@ class Service:
             "ResourceAlias": "",
             "QuotaId": "",
             "Gateway": "",
-            "CallerUid": self.caller_uid,
-            "ParentUid": self.caller_uid,
+            "CallerUid": self.account,
+            "ParentUid": self.account,
             "AppType": "",
             "ExtraData": "",
             "AutoscalerEnabled": self.autoscaler is not None,
@@ -285,7 +325,7 @@ class Service:
     # -- persistence ---------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k != "events"}
+        state = {k: v for k, v in self.__dict__.items() if k != "events" and k[0] != "_"}
         state["events"] = [e.__dict__ for e in self.events]
         return state
 
@@ -293,6 +333,9 @@ class Service:
     def from_state(cls, state: dict[str, Any]) -> Service:
         data = dict(state)
         events = [Event(**e) for e in data.pop("events", [])]
+        # Files written before accounts were explicit name the owner as caller_uid.
+        if "caller_uid" in data:
+            data.setdefault("account", data.pop("caller_uid"))
         svc = cls(**data)
         svc.events = events
         return svc
