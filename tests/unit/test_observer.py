@@ -204,3 +204,15 @@ async def test_a_listing_that_keeps_failing_makes_the_snapshot_stale() -> None:
     assert await observer.step() == "list"
     observer.check_fresh()
     assert notified == ["key-a", "key-a"]  # told again when it works
+
+
+async def test_a_failing_listing_backs_off_for_the_items_waiting_on_it() -> None:
+    source = FakeSource({"a": Item("a", "ok")})
+    observer, _, clock = make(source)
+    await observer.refresh()
+    for i in range(3):  # more due items than pages: they would be listed
+        observer.watch(f"n{i}", f"n{i}")
+        observer.invalidate(f"n{i}", created=True)
+    source.fail = True
+    steps = await run_until(observer, clock, clock.now + 60)
+    assert steps.count("failed") <= 8, steps  # backing off, not one listing per wake-up

@@ -26,7 +26,7 @@ from cloudinfer.adapters.base import (
 from cloudinfer.adapters.drift import compare
 from cloudinfer.api.inferenceservice import EasAutoscaling, InferenceServiceSpec
 from cloudinfer.clouds.alibaba.eas import EasClient, EasService
-from cloudinfer.clouds.errors import NotFound
+from cloudinfer.clouds.errors import CloudError, NotFound, ServerError, TransportError
 from cloudinfer.observer.batch import BatchObserver
 
 PHASES = {
@@ -234,6 +234,12 @@ def fingerprint(service: EasService) -> object:
 # -- the adapter -----------------------------------------------------------------------------
 
 
+def _may_have_acted(exc: CloudError) -> bool:
+    """Whether the cloud may have changed something although the call failed: only then is
+    the snapshot's copy stale (a refusal or our own limiter changed nothing)."""
+    return isinstance(exc, TransportError | ServerError)
+
+
 class EasInferenceServiceAdapter:
     """Client-named: the service name is the identity, fixed before the first create."""
 
@@ -282,8 +288,11 @@ class EasInferenceServiceAdapter:
             else:
                 workspace = spec.eas.workspace_id or ctx.workspace_id
                 await self.client.create_service(config, labels, workspace)
-        finally:  # even a create whose answer was lost may have made it
-            self.observer.invalidate(resource.external_name)
+        except CloudError as exc:
+            if _may_have_acted(exc):  # a create whose answer was lost may have made it
+                self.observer.invalidate(resource.external_name, created=True)
+            raise
+        self.observer.invalidate(resource.external_name, created=True)
         return resource.external_name
 
     async def update(
@@ -292,7 +301,7 @@ class EasInferenceServiceAdapter:
         recorded: dict[str, Any] = {}
         try:
             await self._update(resource, observation, recorded)
-        finally:  # even a half-done update makes the snapshot stale
+        finally:  # an update is several calls: a failure may follow a change
             self.observer.invalidate(resource.external_name)
         return recorded
 
@@ -322,8 +331,11 @@ class EasInferenceServiceAdapter:
         try:
             with contextlib.suppress(NotFound):  # already gone is what we wanted
                 await self.client.delete_service(resource.external_name)
-        finally:
-            self.observer.invalidate(resource.external_name)
+        except CloudError as exc:
+            if _may_have_acted(exc):
+                self.observer.invalidate(resource.external_name)
+            raise
+        self.observer.invalidate(resource.external_name)
 
     def gone(self, observation: Observation) -> bool:
         return not observation.exists

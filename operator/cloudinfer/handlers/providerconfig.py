@@ -106,6 +106,17 @@ async def clusterproviderconfig(
     await sync(memo, CLUSTER_PROVIDER_CONFIG, body, logger)
 
 
+@kopf.on.event(GROUP, VERSION, PROVIDER_CONFIG.plural)
+@kopf.on.event(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
+async def providerconfig_gone(
+    type: str | None, body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any
+) -> None:
+    """A deleted provider config: its users must stop using its account and say so."""
+    runtime = getattr(memo, "runtime", None)
+    if type == "DELETED" and runtime is not None:
+        runtime.requeue_users(body.get("kind", ""), namespace, name)
+
+
 # --- Secrets they reference -----------------------------------------------------------------
 
 Ref = tuple[str, str | None, str]  # (plural, namespace, name) of a provider config

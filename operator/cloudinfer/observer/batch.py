@@ -110,6 +110,7 @@ class BatchObserver(Generic[T, K]):
         self._written: dict[str, float] = {}  # item → when we last changed it
         self._looked: dict[str, float] = {}  # item → start of the last look at it alone
         self._expected: dict[str, float] = {}  # phase → learnt transition duration
+        self._creating: set[str] = set()  # created by us, not seen yet
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_full = clock()
@@ -132,8 +133,10 @@ class BatchObserver(Generic[T, K]):
             return
         age = self._clock() - self.listed_at
         if age > self.max_age:
-            raise StaleSnapshot(
-                f"cloud listing has failed for {age:.0f}s; last error: {self.last_error}",
+            self._stale_told = True  # the next good listing tells everyone it is over
+            raise StaleSnapshot(  # no age in the text: a stable message, no status churn
+                f"no successful cloud listing for over {self.max_age:.0f}s; "
+                f"last error: {self.last_error}",
                 cloud=self.name,
                 operation="observe",
             )
@@ -168,14 +171,20 @@ class BatchObserver(Generic[T, K]):
             if not watchers:
                 del self._watchers[key]
                 self._forget_follow(key)
+                self._written.pop(key, None)
+                self._looked.pop(key, None)
+                self._creating.discard(key)
 
     @property
     def watched(self) -> int:
         return sum(len(w) for w in self._watchers.values())
 
-    def invalidate(self, key: str) -> None:
-        """We just changed `key` on the cloud: its snapshot copy is stale; follow it."""
+    def invalidate(self, key: str, created: bool = False) -> None:
+        """We just changed `key` on the cloud (`created`: it should appear): its snapshot
+        copy is stale; follow it."""
         now = self._clock()
+        if created:
+            self._creating.add(key)
         self._written[key] = now
         self._since[key] = now
         self._due[key] = now + self._next_delay(key, now)
@@ -248,7 +257,9 @@ class BatchObserver(Generic[T, K]):
         item = self.snapshot.get(key)
         phase = self._source.transition(item) if item is not None else None
         written = self._written.get(key)
-        unseen_write = written is not None and key not in self.snapshot and now - written < 60
+        if key in self.snapshot:
+            self._creating.discard(key)
+        unseen_write = written is not None and key in self._creating and now - written < 60
         if phase is not None or unseen_write:
             if key not in self._since:
                 self._since[key] = now
@@ -260,6 +271,8 @@ class BatchObserver(Generic[T, K]):
             self._learn(self._phase[key], now - self._since[key])
         self._forget_follow(key)
         self._written.pop(key, None)
+        self._creating.discard(key)
+        self._looked.pop(key, None)
 
     def _tell(self, key: str) -> None:
         for watcher in list(self._watchers.get(key, ())):
@@ -376,6 +389,8 @@ class BatchObserver(Generic[T, K]):
                     log.exception("observer %s: listing failed unexpectedly", self.name)
                 delay = min(60.0, self.intervals.transitional * 2 ** min(self._failures, 4))
             self._next_full = self._clock() + delay
+            for key in due:  # the backoff holds for them too: no retry storm
+                self._due[key] = max(self._due[key], self._next_full)
             self._tell_if_stale()
             return "failed"
 
@@ -394,10 +409,8 @@ class BatchObserver(Generic[T, K]):
             for key in list(self._watchers):
                 self._tell(key)
             return
-        try:
-            self.check_fresh()
-        except StaleSnapshot:
-            if not self._stale_told:
-                self._stale_told = True
-                for key in list(self._watchers):
-                    self._tell(key)
+        stale = self._clock() - self.listed_at > self.max_age
+        if stale and not self._stale_told:
+            self._stale_told = True
+            for key in list(self._watchers):
+                self._tell(key)

@@ -355,7 +355,9 @@ class Reconciler:
             else:
                 return await self._retry(res, None, f"look up failed: {lookup.detail}")
         try:
-            obs = await self.adapter.observe(res, self.ctx)
+            # Asked directly: absence from a listing (paged while others were deleted) must
+            # never release a finalizer with a service behind it.
+            obs = await self.adapter.observe(res, self.ctx, fresh=True)
             if self.adapter.gone(obs):
                 await self.writer.event(
                     res, "Normal", "DeletedExternal", f'"{res.external_name}" is gone'

@@ -66,6 +66,21 @@ def _interesting(body: Mapping[str, Any]) -> tuple[object, ...]:
     )
 
 
+def user_view(body: Mapping[str, Any], own_annotations: frozenset[str]) -> tuple[object, ...]:
+    """What others (users, GitOps, other controllers) change, without the operator's own
+    annotations and finalizers."""
+    meta = body.get("metadata") or {}
+    annotations = {
+        k: v for k, v in (meta.get("annotations") or {}).items() if k not in own_annotations
+    }
+    return (
+        meta.get("generation"),
+        meta.get("labels") or {},
+        annotations,
+        meta.get("deletionTimestamp"),
+    )
+
+
 def relevant(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     """Whether going from `old` to `new` needs a reconcile: a new object, or a change to
     what users and other controllers write. Status is the operator's own."""

@@ -38,7 +38,7 @@ from cloudinfer.reconcile.managed import (
     release_reason,
     report,
 )
-from cloudinfer.runtime.cache import Key, ObjectCache, SecretFacts, secret_facts
+from cloudinfer.runtime.cache import Key, ObjectCache, SecretFacts, secret_facts, user_view
 from cloudinfer.runtime.gate import AccountGate
 from cloudinfer.runtime.queue import WorkQueue
 from cloudinfer.runtime.resolve import (
@@ -63,6 +63,8 @@ WATCH_EVENTS = Counter(
 # A worker waits at most this long for its account's rate limiter; beyond it the key is
 # requeued for when its slot comes, so the worker serves other accounts meanwhile.
 LIMITER_PATIENCE = 1.0
+# Annotations the operator writes itself: their echo is not someone else's change.
+OWN_ANNOTATIONS = frozenset({EXTERNAL_NAME, CREATE_PENDING})
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -137,7 +139,9 @@ class Runtime:
         facts = secret_facts(body)
         if not facts.owner_refs:
             return
-        if event != "DELETED" and self._written_secrets.get(where) == facts.digest:
+        if event == "DELETED":
+            self._written_secrets.pop(where, None)
+        elif self._written_secrets.get(where) == facts.digest:
             return  # the echo of our own write
         for api_version, kind_name, name in facts.owner_refs:
             if api_version.split("/")[0] != GROUP:
@@ -158,6 +162,7 @@ class Runtime:
 
     def forget(self, key: Key) -> None:
         self.queue.forget(key)
+        self.objects.drop(key)
         self.failures.pop(key, None)
         watching = self._watching.pop(key, None)
         if watching:
@@ -177,12 +182,16 @@ class Runtime:
         self._uses[key] = ref
 
     def _watch(
-        self, key: Key, observer: BatchObserver[Any, Hashable], item: str, intervals: Intervals
+        self,
+        key: Key,
+        observer: BatchObserver[Any, Hashable] | None,
+        item: str,
+        intervals: Intervals,
     ) -> None:
         old = self._watching.get(key)
         if old is not None and (old[0] is not observer or old[1] != item):
             old[0].unwatch(old[1], key)
-        if item:
+        if observer is not None:  # "" (no id yet): told of the first listing only
             observer.watch(item, key, intervals)
             self._watching[key] = (observer, item)
         else:
@@ -197,13 +206,23 @@ class Runtime:
     # -- one reconcile -----------------------------------------------------------------------
 
     async def reconcile(self, key: Key) -> float | None:
+        before = self.objects.get(key)
         try:
             after = await self._reconcile(key)
         except ApiException as exc:
             if exc.status == 409:  # our write raced another writer: look again at once
                 return 0.2
             raise
-        if after is None and self.objects.get(key) is not None:
+        now = self.objects.get(key)
+        if now is None:
+            return None
+        if before is not None and user_view(before, OWN_ANNOTATIONS) != user_view(
+            now, OWN_ANNOTATIONS
+        ):
+            # Someone changed the object while we worked; the answer to our write carried
+            # it into the cache, so its own watch event will look stale: look again now.
+            return 0.0
+        if after is None:
             return self.resync * self._rng.uniform(0.8, 1.2)
         return after
 
@@ -239,6 +258,7 @@ class Runtime:
             deleting=bool(meta.get("deletionTimestamp")),
         )
         if base.deleting and FINALIZER not in base.finalizers:
+            self.forget(key)  # nothing left for us; its DELETED event may never come
             return None
         try:
             spec = kind.info.spec.model_validate(body.get("spec") or {})
@@ -256,6 +276,10 @@ class Runtime:
             self.operator_namespace,
         )
         if isinstance(resolved, Blocked):
+            # No account until it is fixed: the one used before may close (its credentials
+            # may be the very thing that was withdrawn).
+            self._watch(key, None, "", Intervals())
+            self.accounts.release(key)
             return await self._blocked(kind, writer, _with_spec(base, spec), resolved)
         account = self.accounts.use(key, resolved.provider, resolved.config, resolved.credentials)
         adapter = account.adapters[kind_name]
@@ -283,7 +307,9 @@ class Runtime:
         if not observer.ready and not observer.errors:
             return None  # the account's first listing wakes every resource waiting on it
         if not self.gate.enter(account.key, key):
-            return None  # parked: woken when a slot of this account frees
+            # Parked: woken when a slot of this account frees; the delay is a safety net
+            # for a wake-up handed to a key that no longer needs the account.
+            return intervals.transitional
         try:
             with patience(LIMITER_PATIENCE):
                 reconciler = Reconciler(

@@ -246,7 +246,8 @@ async def test_deletion_policies() -> None:
     deleting = replace(res(), deleting=True, finalizers=(FINALIZER,))
     adapter = FakeAdapter([RUNNING])
     writer, after = await run(deleting, adapter)
-    assert adapter.calls == ["observe", "delete"] and after is None
+    # Asked directly: a listing's silence never releases a finalizer.
+    assert adapter.calls == ["observe-fresh", "delete"] and after is None
     gone = FakeAdapter([ABSENT])
     writer, _ = await run(deleting, gone)
     assert "remove-finalizer" in writer.log
