@@ -240,9 +240,7 @@ class Reconciler:
             res = await self._record_id(res, external_id)
         source = getattr(res.spec, "clone_from", None)
         how = f"cloned from {source.service_name}" if source is not None else "created"
-        await self.writer.event(
-            res, "Normal", "CreatedExternal", f'"{res.external_name}" {how} ({external_id})'
-        )
+        created = ("Normal", "CreatedExternal", f'"{res.external_name}" {how} ({external_id})')
         creating = Observation(
             exists=True,
             phase="Creating",
@@ -251,7 +249,8 @@ class Reconciler:
             progress=0,
             external_id=external_id if self._server_named else "",
         )
-        await self._write(res, creating, Verdict(ready=readiness(creating, _stopped(res))))
+        verdict = Verdict(ready=readiness(creating, _stopped(res)))
+        await self._write(res, creating, verdict, event=created)
         return None  # the observer follows the new resource and tells us when it changes
 
     async def _record_id(self, res: ManagedResource, external_id: str) -> ManagedResource:
@@ -528,8 +527,9 @@ async def report(
     }
     old_phase = res.status.get("phase")
     await writer.write_status(res, status)
-    if event is not None:
+    if event is not None:  # it says what happened: no second Event for the phase it caused
         await writer.event(res, *event)
+        return
     new_phase = status.get("phase")
     if obs is not None and obs.exists and new_phase and new_phase != old_phase:
         type_ = "Warning" if new_phase == "Failed" else "Normal"

@@ -55,20 +55,10 @@ def _version(body: Mapping[str, Any]) -> int | None:
         return None
 
 
-def _interesting(body: Mapping[str, Any]) -> tuple[object, ...]:
-    meta = body.get("metadata") or {}
-    return (
-        meta.get("generation"),
-        meta.get("labels") or {},
-        meta.get("annotations") or {},
-        meta.get("deletionTimestamp"),
-        tuple(meta.get("finalizers") or ()),
-    )
-
-
 def user_view(body: Mapping[str, Any], own_annotations: frozenset[str]) -> tuple[object, ...]:
     """What others (users, GitOps, other controllers) change, without the operator's own
-    annotations and finalizers."""
+    annotations and finalizers: the echo of the operator's own write never differs here,
+    even when it arrives before the answer to that write."""
     meta = body.get("metadata") or {}
     annotations = {
         k: v for k, v in (meta.get("annotations") or {}).items() if k not in own_annotations
@@ -81,15 +71,17 @@ def user_view(body: Mapping[str, Any], own_annotations: frozenset[str]) -> tuple
     )
 
 
-def relevant(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
-    """Whether going from `old` to `new` needs a reconcile: a new object, or a change to
-    what users and other controllers write. Status is the operator's own."""
-    return old is None or _interesting(old) != _interesting(new)
-
-
 class ObjectCache:
-    def __init__(self) -> None:
+    def __init__(self, own_annotations: frozenset[str] = frozenset()) -> None:
         self._bodies: dict[Key, dict[str, Any]] = {}
+        self.own_annotations = own_annotations
+
+    def relevant(self, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+        """Whether going from `old` to `new` needs a reconcile: a new object, or a change to
+        what others write. Status, the finalizer and the own annotations are the operator's."""
+        return old is None or user_view(old, self.own_annotations) != user_view(
+            new, self.own_annotations
+        )
 
     def __len__(self) -> int:
         return len(self._bodies)
@@ -105,7 +97,7 @@ class ObjectCache:
         if new_version is not None and old_version is not None and new_version <= old_version:
             return False
         self._bodies[key] = trim(body)
-        return relevant(old, body)
+        return self.relevant(old, body)
 
     def drop(self, key: Key) -> None:
         self._bodies.pop(key, None)

@@ -38,7 +38,7 @@ from cloudinfer.reconcile.managed import (
     release_reason,
     report,
 )
-from cloudinfer.runtime.cache import Key, ObjectCache, SecretFacts, secret_facts, user_view
+from cloudinfer.runtime.cache import Key, ObjectCache, SecretFacts, secret_facts
 from cloudinfer.runtime.gate import AccountGate
 from cloudinfer.runtime.queue import WorkQueue
 from cloudinfer.runtime.resolve import (
@@ -92,7 +92,7 @@ class Runtime:
         self.resync = resync
         self._rng = rng or random.Random()
         self.queue: WorkQueue[Key] = WorkQueue(self.reconcile, workers=workers)
-        self.objects = ObjectCache()
+        self.objects = ObjectCache(OWN_ANNOTATIONS)
         self.accounts = AccountPool(self._wake)
         self.gate: AccountGate[Key] = AccountGate(max(1, workers // 2), self.queue.add)
         self.failures: dict[Key, int] = {}
@@ -216,9 +216,7 @@ class Runtime:
         now = self.objects.get(key)
         if now is None:
             return None
-        if before is not None and user_view(before, OWN_ANNOTATIONS) != user_view(
-            now, OWN_ANNOTATIONS
-        ):
+        if before is not None and self.objects.relevant(before, now):
             # Someone changed the object while we worked; the answer to our write carried
             # it into the cache, so its own watch event will look stale: look again now.
             return 0.0

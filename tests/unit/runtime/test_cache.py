@@ -1,0 +1,62 @@
+"""The object cache's predicate: what others change wakes a reconcile; the echo of the
+operator's own writes, and events older than what is held, do not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudinfer.runtime.cache import ObjectCache, secret_facts
+
+KEY = ("InferenceService", "ns", "n")
+OWN = frozenset({"cloudinfer.io/external-name"})
+
+
+def body(rv: int, **meta: Any) -> dict[str, Any]:
+    base = {"name": "n", "namespace": "ns", "uid": "u", "generation": 1, "resourceVersion": str(rv)}
+    return {"metadata": {**base, **meta, "managedFields": [{"big": "x" * 1000}]}, "spec": {}}
+
+
+def test_own_writes_are_not_changes_and_stale_events_are_ignored() -> None:
+    cache = ObjectCache(OWN)
+    assert cache.put(KEY, body(1))  # new: reconcile
+    assert "managedFields" not in (cache.get(KEY) or {})["metadata"]
+    ours = body(2, finalizers=["cloudinfer.io/finalizer"], annotations={**{k: "x" for k in OWN}})
+    assert not cache.put(KEY, ours)  # the echo of our finalizer + annotation
+    assert not cache.put(KEY, {**body(3, finalizers=["cloudinfer.io/finalizer"]), "status": {}})
+    assert not cache.put(KEY, body(1, labels={"late": "event"}))  # older than held: ignored
+    assert cache.put(KEY, body(4, labels={"team": "a"}))  # someone else's change
+    assert cache.put(KEY, body(5, labels={"team": "a"}, generation=2))
+    assert cache.put(KEY, body(6, labels={"team": "a"}, generation=2, deletionTimestamp="t"))
+    assert cache.put(
+        KEY,
+        body(
+            7, labels={"team": "a"}, generation=2, deletionTimestamp="t", annotations={"poke": "1"}
+        ),
+    )
+
+
+def test_secret_facts_keep_credential_keys_and_the_digest_of_our_own_only() -> None:
+    creds = secret_facts(
+        {"metadata": {"name": "c"}, "data": {"accessKeyId": "YWs=", "other": "eA==", "bad": "!"}}
+    )
+    assert dict(creds.credentials) == {"accessKeyId": "ak"} and creds.digest == ""
+    owned = secret_facts(
+        {
+            "metadata": {
+                "name": "conn",
+                "labels": {"app.kubernetes.io/managed-by": "cloudinfer"},
+                "ownerReferences": [
+                    {
+                        "apiVersion": "cloudinfer.io/v1alpha1",
+                        "kind": "InferenceService",
+                        "name": "n",
+                        "uid": "u1",
+                        "controller": True,
+                    }
+                ],
+            },
+            "data": {"token": "dA=="},
+        }
+    )
+    assert owned.digest and owned.owners == ("u1",)
+    assert owned.owner_refs == (("cloudinfer.io/v1alpha1", "InferenceService", "n"),)
