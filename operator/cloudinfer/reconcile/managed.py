@@ -192,15 +192,7 @@ class Reconciler:
             f"check the cloud for a resource marked with {OWNER_LABEL}={res.uid}, then set "
             f"annotation {EXTERNAL_NAME} to its id, or remove {CREATE_PENDING} to create anew"
         )
-        await self._write(
-            res,
-            None,
-            Verdict(
-                ready=(False, "CreateIncomplete", message),
-                synced=(False, "CreateIncomplete", message),
-            ),
-            event=("Warning", "CreateIncomplete", message),
-        )
+        await self._refuse(res, None, "CreateIncomplete", message)
         return self.retry_base * 12
 
     def _identity_annotations(self, res: ManagedResource) -> dict[str, str | None]:
@@ -275,14 +267,7 @@ class Reconciler:
             f"resource (label {OWNER_LABEL}={owner}); set another name, or adopt "
             "it with managementPolicy: Observe"
         )
-        await self._write(
-            res,
-            None,
-            Verdict(
-                ready=(False, "NameConflict", message), synced=(False, "NameConflict", message)
-            ),
-            event=("Warning", "NameConflict", message),
-        )
+        await self._refuse(res, None, "NameConflict", message)
         return None
 
     async def _sync(self, res: ManagedResource, obs: Observation) -> float | None:
@@ -409,15 +394,7 @@ class Reconciler:
             await self._write(res, obs, verdict)
             return None  # the observer tells us when listing works again
         if isinstance(exc, AuthFailed):
-            await self._write(
-                res,
-                obs,
-                Verdict(
-                    ready=(False, "CredentialsRejected", detail),
-                    synced=(False, "CredentialsRejected", detail),
-                ),
-                event=("Warning", "CredentialsRejected", detail),
-            )
+            await self._refuse(res, obs, "CredentialsRejected", detail)
             return 60.0  # fixing the Secret does not change the spec
         if exc.terminal and not res.deleting:
             reason = reason_from_code(exc.code or type(exc).__name__)
@@ -455,6 +432,13 @@ class Reconciler:
         if old is None:
             return True, "ReconcileSuccess", ""
         return old.get("status") == "True", str(old.get("reason")), str(old.get("message", ""))
+
+    async def _refuse(
+        self, res: ManagedResource, obs: Observation | None, reason: str, message: str
+    ) -> None:
+        """Not Ready and not Synced for the same reason, with a Warning Event."""
+        verdict = Verdict(ready=(False, reason, message), synced=(False, reason, message))
+        await self._write(res, obs, verdict, event=("Warning", reason, message))
 
     async def _write(
         self,
