@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install binaries test test-unit test-integration lint format crds dev dev-down bench clean
+.PHONY: help install binaries test test-unit test-integration lint format crds dev dev-down bench bench-scale clean
 
 help:
 	@echo "make dev               local control plane + operator + examples (Ctrl-C stops)"
@@ -16,6 +16,7 @@ help:
 	@echo "make crds              regenerate crds/ from the models"
 	@echo "make binaries          build/locate etcd and kube-apiserver (cached)"
 	@echo "make bench             benchmarks; results in bench/results/"
+	@echo "make bench-scale       scale benchmark, e.g. BENCH_ARGS=\"--services 10000\""
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,9 +59,14 @@ dev-down:
 	@if [ -f .dev/dev.pid ]; then kill -TERM $$(cat .dev/dev.pid) && echo "stopping the dev stack"; \
 	else echo "no dev stack running"; fi
 
-# Not part of `make test`: benchmarks measure, they do not pass or fail.
+# Not part of `make test`: benchmarks measure, they do not pass or fail. One at a time: they
+# share the machine's cores with what they measure.
 bench: binaries
 	$(BIN)/python bench/eas_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/scale_bench.py --services 1000
+
+bench-scale: binaries
+	$(BIN)/python bench/scale_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .dev .pytest_cache .mypy_cache .ruff_cache

@@ -351,16 +351,20 @@ class BatchObserver(Generic[T, K]):
         now = self._clock()
         due = [k for k, t in self._due.items() if t <= now]
         full = self.listed_at is None or now >= self._next_full
-        # Many due items: one listing costs fewer calls than one Describe each, but never
-        # list faster than the transitional interval.
-        if not full and len(due) > self.pages:
-            earliest = (self.listed_at or 0.0) + self.intervals.transitional
-            if now < earliest:
-                self._next_full = earliest
-                for key in due:  # the coming listing covers them
-                    self._due[key] = earliest
-                return "idle"
-            full = True
+        # Many items due within the next transitional interval (a burst of creates whose
+        # polls trickle in one by one): one listing per interval costs fewer calls than a
+        # Describe each, so they wait for it. Never list faster than that interval.
+        if not full and due:
+            horizon = now + self.intervals.transitional
+            soon = sum(1 for t in self._due.values() if t <= horizon)
+            if soon > self.pages:
+                earliest = (self.listed_at or 0.0) + self.intervals.transitional
+                if now < earliest:
+                    self._next_full = min(self._next_full, earliest)
+                    for key in due:  # the coming listing covers them
+                        self._due[key] = earliest
+                    return "idle"
+                full = True
         if not full and not due:
             return "idle"
         try:

@@ -60,9 +60,11 @@ WATCH_EVENTS = Counter(
     ["kind", "outcome"],
 )
 
-# A worker waits at most this long for its account's rate limiter; beyond it the key is
-# requeued for when its slot comes, so the worker serves other accounts meanwhile.
-LIMITER_PATIENCE = 1.0
+# A worker waits at most this long for its account's rate limiter; beyond it (a server's
+# long retry-after, a tiny qps) the key is requeued for when its slot comes. Waiting in the
+# limiter's queue is cheaper than requeueing: at most half the workers can be on one account
+# (the gate), so other accounts are served meanwhile.
+LIMITER_PATIENCE = 15.0
 # Annotations the operator writes itself: their echo is not someone else's change.
 OWN_ANNOTATIONS = frozenset({EXTERNAL_NAME, CREATE_PENDING})
 
@@ -213,6 +215,8 @@ class Runtime:
             if exc.status == 409:  # our write raced another writer: look again at once
                 return 0.2
             raise
+        finally:
+            self.gate.settle(key)
         now = self.objects.get(key)
         if now is None:
             return None
@@ -305,9 +309,7 @@ class Runtime:
         if not observer.ready and not observer.errors:
             return None  # the account's first listing wakes every resource waiting on it
         if not self.gate.enter(account.key, key):
-            # Parked: woken when a slot of this account frees; the delay is a safety net
-            # for a wake-up handed to a key that no longer needs the account.
-            return intervals.transitional
+            return None  # parked: woken when a slot of this account frees
         try:
             with patience(LIMITER_PATIENCE):
                 reconciler = Reconciler(

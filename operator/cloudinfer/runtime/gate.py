@@ -1,6 +1,10 @@
 """At most `limit` reconciles in flight per cloud account. A key that finds its account
 full is parked, not held by a worker, and woken when a slot frees: one slow account can
-never occupy every worker while other accounts' resources wait."""
+never occupy every worker while other accounts' resources wait.
+
+A woken key may no longer need the account (deleted, blocked, moved to another account):
+`settle`, called after every reconcile, hands a wake-up it did not use to the next parked
+key, so none is lost and no key needs a polling safety net."""
 
 from __future__ import annotations
 
@@ -17,8 +21,10 @@ class AccountGate(Generic[K]):
         self._wake = wake
         self._inside: dict[Hashable, int] = {}
         self._parked: dict[Hashable, deque[K]] = {}
+        self._woken: dict[K, Hashable] = {}  # woken from a parked queue, not yet back
 
     def enter(self, account: Hashable, key: K) -> bool:
+        self._woken.pop(key, None)
         if self._inside.get(account, 0) >= self.limit:
             parked = self._parked.setdefault(account, deque())
             if key not in parked:
@@ -33,11 +39,25 @@ class AccountGate(Generic[K]):
             self._inside.pop(account, None)
         else:
             self._inside[account] = left
+        self._wake_next(account)
+
+    def settle(self, key: K) -> None:
+        """`key`'s reconcile is over: a wake-up it was given and did not use goes on."""
+        account = self._woken.pop(key, None)
+        if account is not None:
+            self._wake_next(account)
+
+    def _wake_next(self, account: Hashable) -> None:
         parked = self._parked.get(account)
         if parked:
-            self._wake(parked.popleft())
+            key = parked.popleft()
             if not parked:
                 del self._parked[account]
+            self._woken[key] = account
+            self._wake(key)
 
     def in_flight(self, account: Hashable) -> int:
         return self._inside.get(account, 0)
+
+    def parked(self, account: Hashable) -> int:
+        return len(self._parked.get(account, ()))

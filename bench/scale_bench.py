@@ -1,0 +1,1248 @@
+"""Scale benchmark: N InferenceServices on PAI-EAS against the emulator, in one run.
+
+On a fresh local control plane, the emulator and the operator (a separate process), it records:
+  1. floor: a bare client (no operator) doing the creates and status writes the operator does,
+     so the burst has an API-server yardstick: floor = max(create time, N / qps) + deploy time;
+  2. single apply → Ready latency (a POST, as `kubectl apply` of a new object; operator warm);
+  3. burst: N created → all Ready, its ratio to the floor, cloud calls and API-server requests;
+  4. rest: API-server requests per minute by verb and resource (kube-apiserver's own
+     `apiserver_request_total`), cloud calls per minute (the emulator's call log), operator CPU
+     and RSS;
+  5. soak (optional): RSS and CPU over a longer quiet period, for flatness;
+  6. restart with everything Ready: cloud calls by operation, CR writes, time until quiet.
+
+The benchmark never polls the API server with LISTs: Ready is tracked with one watch, and
+while the operator alone is measured it makes no requests to the API server but GET /metrics,
+which the API server does not count. The API server makes requests to itself (a lease, the
+`kubernetes` Service's endpoints); an idle window before the operator starts measures those,
+and they are subtracted or set apart.
+
+Writes a Markdown report (with the command that produced it) to bench/results/scale-<N>.md.
+Every wait is bounded so that `make bench-scale BENCH_ARGS="--services 10000"` ends within
+about 30 minutes on 2 cores, even when the operator misses its targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import httpx
+import kubernetes
+from kubernetes.watch.watch import iter_resp_lines
+from prometheus_client.parser import text_string_to_metric_families
+
+import cloudinfer
+from cloudinfer.controlplane import ControlPlane
+from cloudinfer.controlplane.kubectl import apply_objects, install_crds
+from cloudinfer.controlplane.local import free_port
+from cloudinfer.dev import start_emulator, start_operator, stop_process
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The user-facing contract (README), spelled out rather than imported: the benchmark drives
+# the cluster as a user would, whatever the operator's internals look like.
+GROUP, VERSION, PLURAL = "cloudinfer.io", "v1alpha1", "inferenceservices"
+FINALIZER = "cloudinfer.io/finalizer"
+EXTERNAL_NAME = "cloudinfer.io/external-name"
+BENCH_NS, FLOOR_NS, PROVIDER = "bench", "bench-floor", "emulator"
+
+# Concurrent requests of the benchmark's own client: about what the operator uses (its work
+# queue runs 8 workers), so the floor is what the API server gives a client like it.
+THREADS = 8
+# Per resource, the operator ideally makes one metadata patch (finalizer + external-name
+# annotation) and three status merge-patches (Creating, instances seen, Running).
+FLOOR_REQUESTS_PER_SERVICE = 1 + 1 + 3
+LIST_PAGE_SIZE = 100  # ListServices page the operator asks for (EAS's maximum)
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"})
+IDLE_SECONDS = 30.0  # the API server alone: its own periodic requests run every 10 s
+POLL_SECONDS = 2.0  # /metrics and call-log polling while waiting for quiet
+RESTART_QUIET_SECONDS = 10.0
+# Bounds on waiting for quiet: far above what the targets allow (30 s after a restart, a
+# few seconds after a burst), small enough that 10,000 services stay within 30 minutes.
+RESTART_LIMIT_SECONDS = 180.0
+SETTLE_LIMIT_SECONDS = 120.0
+SAMPLE_SECONDS = 2.0  # operator CPU/RSS sampling period
+
+
+def say(message: str) -> None:
+    print(f"[scale] {message}", file=sys.stderr, flush=True)
+
+
+# -- the objects ------------------------------------------------------------------------------
+
+
+def service_name(name: str) -> str:
+    return name.replace("-", "_").replace(".", "_")
+
+
+def isvc(name: str, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "InferenceService",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "providerConfigRef": {"name": PROVIDER},
+            "eas": {"processor": "tensorflow_cpu", "instances": 1, "cpu": 1, "memory": 1000},
+        },
+    }
+
+
+def floor_statuses(name: str) -> list[dict[str, Any]]:
+    """The three status writes of one service's life, shaped like the operator's."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    service = service_name(name)
+
+    def conditions(ready: bool, reason: str, message: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "Ready",
+                "status": str(ready),
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": now,
+                "observedGeneration": 1,
+            },
+            {
+                "type": "Synced",
+                "status": "True",
+                "reason": "ReconcileSuccess",
+                "message": "",
+                "lastTransitionTime": now,
+                "observedGeneration": 1,
+            },
+        ]
+
+    endpoint = f"http://1234567890.cn-shanghai.pai-eas.aliyuncs.com/api/predict/{service}"
+    return [
+        {
+            "observedGeneration": 1,
+            "serviceName": service,
+            "phase": "Creating",
+            "cloudStatus": "Creating",
+            "progress": 0,
+            "message": "service is creating (0% of instances running)",
+            "conditions": conditions(False, "Creating", "service is creating"),
+        },
+        {
+            "serviceId": f"eas-m-{service}",
+            "instances": {"total": 1, "running": 0, "pending": 1},
+            "endpoint": endpoint,
+            "endpoints": {"internet": endpoint},
+        },
+        {
+            "phase": "Running",
+            "cloudStatus": "Running",
+            "progress": 100,
+            "instances": {"total": 1, "running": 1, "pending": 0},
+            "message": "service is running",
+            "conditions": conditions(True, "Available", "service is running"),
+        },
+    ]
+
+
+def is_ready(obj: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (obj.get("status") or {}).get("conditions") or []
+    )
+
+
+def in_parallel(fn: Callable[[str], None], names: Iterable[str]) -> float:
+    """Run `fn` over `names` on THREADS threads; the wall time. Any failure is raised."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(THREADS) as pool:
+        for _ in pool.map(fn, names):
+            pass
+    return time.monotonic() - started
+
+
+# -- what is measured, and how ----------------------------------------------------------------
+
+
+class RequestKey(NamedTuple):
+    verb: str
+    group: str
+    resource: str
+    subresource: str
+
+    def label(self) -> str:
+        what = self.resource + (f"/{self.subresource}" if self.subresource else "")
+        return f"{what} ({self.group})" if self.group else what
+
+
+Requests = Counter[RequestKey]
+
+
+def diff(after: Requests, before: Requests) -> Requests:
+    return Counter({k: v - before[k] for k, v in after.items() if v - before[k] > 0})
+
+
+def total(counts: Requests, keep: Callable[[RequestKey], bool]) -> float:
+    return sum(v for k, v in counts.items() if keep(k))
+
+
+def is_cr_write(key: RequestKey) -> bool:
+    """A write to a cloudinfer resource (spec, metadata or status) or an Event."""
+    return key.verb in WRITE_VERBS and (key.group == GROUP or key.resource == "events")
+
+
+class ApiServerMetrics:
+    """kube-apiserver's `apiserver_request_total`, read from /metrics with the admin client
+    certificate (the API server does not count its /metrics requests there)."""
+
+    def __init__(self, server: str, config: kubernetes.client.Configuration) -> None:
+        # The client configuration has the kubeconfig's CA and client certificate as files.
+        tls = ssl.create_default_context(cafile=config.ssl_ca_cert)
+        tls.load_cert_chain(str(config.cert_file), str(config.key_file))
+        self._http = httpx.Client(base_url=server, verify=tls, timeout=60)
+
+    def requests(self) -> Requests:
+        text = self._http.get("/metrics").raise_for_status().text
+        # The full page is megabytes of histograms; parse only the one counter.
+        lines = "\n".join(x for x in text.splitlines() if x.startswith("apiserver_request_total{"))
+        counts: Requests = Counter()
+        for family in text_string_to_metric_families(lines):
+            for sample in family.samples:
+                labels = sample.labels
+                key = RequestKey(
+                    labels.get("verb", ""),
+                    labels.get("group", ""),
+                    labels.get("resource", ""),
+                    labels.get("subresource", ""),
+                )
+                counts[key] += int(sample.value)
+        return counts
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class CloudCalls:
+    """The emulator's call log (admin API)."""
+
+    def __init__(self, port: int) -> None:
+        self._http = httpx.Client(base_url=f"http://127.0.0.1:{port}/_emulator", timeout=60)
+
+    def since(self, wall: float) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = self._http.get("/calls", params={"since": wall}).json()
+        return calls
+
+    def clear(self) -> None:
+        self._http.delete("/calls").raise_for_status()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def by_operation(calls: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(str(c["operation"]) for c in calls)
+
+
+def operator_reconciles(metrics_port: int) -> Counter[str]:
+    """cloudinfer_reconciles_total by outcome from the operator's own /metrics (empty when it
+    does not export it); talks to the operator, not the API server."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return Counter()
+    counts: Counter[str] = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "cloudinfer_reconciles_total":
+                counts[sample.labels.get("outcome", "")] += int(sample.value)
+    return counts
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float  # time.monotonic()
+    cpu: float  # user + system CPU seconds so far
+    rss: float  # MiB
+
+
+class ProcSampler(threading.Thread):
+    """CPU time and RSS of one process from /proc, every SAMPLE_SECONDS."""
+
+    _tick = os.sysconf("SC_CLK_TCK")
+    _page = os.sysconf("SC_PAGE_SIZE")
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[Sample] = []
+        self._stop_event = threading.Event()
+
+    def _sample(self) -> Sample:
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
+        cpu = (int(fields[11]) + int(fields[12])) / self._tick  # utime, stime
+        resident = int(Path(f"/proc/{self.pid}/statm").read_text().split()[1])
+        return Sample(time.monotonic(), cpu, resident * self._page / 2**20)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.samples.append(self._sample())
+            except (OSError, ValueError, IndexError):
+                return  # the process is gone
+            self._stop_event.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def between(self, start: float, end: float) -> list[Sample]:
+        return [s for s in self.samples if start <= s.t <= end]
+
+
+def cpu_percent(samples: list[Sample]) -> float:
+    if len(samples) < 2 or samples[-1].t <= samples[0].t:
+        return float("nan")
+    return 100 * (samples[-1].cpu - samples[0].cpu) / (samples[-1].t - samples[0].t)
+
+
+def mean_rss(samples: list[Sample]) -> float:
+    return statistics.mean(s.rss for s in samples) if samples else float("nan")
+
+
+def peak_rss(samples: list[Sample]) -> float:
+    return max((s.rss for s in samples), default=float("nan"))
+
+
+def thirds(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    third = max(2, len(samples) // 3)
+    return samples[:third], samples[-third:]
+
+
+class ReadyTracker(threading.Thread):
+    """When each InferenceService of a namespace first turned Ready, from one watch resumed
+    by resourceVersion (a LIST only at the start and after a 410), never by polling."""
+
+    def __init__(self, custom: Any, namespace: str) -> None:
+        super().__init__(daemon=True)
+        self.custom, self.namespace = custom, namespace
+        self.ready_at: dict[str, float] = {}
+        self._order: list[str] = []  # names in the order they turned Ready
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._response: Any = None
+        self.error: BaseException | None = None
+
+    def _mark(self, obj: dict[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        if name not in self.ready_at and is_ready(obj):
+            with self._cond:
+                self.ready_at[name] = time.monotonic()
+                self._order.append(name)
+                self._cond.notify_all()
+
+    def _list(self) -> str:
+        listing = self.custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
+        for obj in listing["items"]:
+            self._mark(obj)
+        return str(listing["metadata"]["resourceVersion"])
+
+    def run(self) -> None:
+        try:
+            version = self._list()
+            while not self._stopping:
+                self._response = self.custom.list_namespaced_custom_object(
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    watch=True,
+                    resource_version=version,
+                    allow_watch_bookmarks=True,
+                    timeout_seconds=300,
+                    _preload_content=False,
+                )
+                for line in iter_resp_lines(self._response):
+                    event = json.loads(line)
+                    obj = event["object"]
+                    if event["type"] == "ERROR":
+                        if obj.get("code") != 410:
+                            raise RuntimeError(f"watch failed: {obj.get('message')}")
+                        version = self._list()  # too old to resume: start again from a LIST
+                        break
+                    version = obj["metadata"]["resourceVersion"]
+                    if event["type"] in ("ADDED", "MODIFIED"):
+                        self._mark(obj)
+                self._response.release_conn()
+        except Exception as exc:
+            if not self._stopping:  # stop() cuts the connection; that is not an error
+                self.error = exc
+                with self._cond:
+                    self._cond.notify_all()
+
+    def stop(self) -> None:
+        """End the watch now, so it is not counted during a measurement window."""
+        self._stopping = True
+        if self._response is not None:
+            self._response.shutdown()
+        self.join(30)
+
+    def wait_all(self, names: Iterable[str], timeout: float, what: str) -> bool:
+        """Whether every name turned Ready within `timeout`. Linear in len(names): each
+        newly Ready name is looked at once."""
+        remaining = set(names)
+        seen = 0
+        started = time.monotonic()
+        deadline = started + timeout
+        next_report = started + 15
+        with self._cond:
+            while True:
+                remaining.difference_update(self._order[seen:])
+                seen = len(self._order)
+                if not remaining:
+                    return True
+                if self.error is not None:
+                    raise RuntimeError("the Ready watch failed") from self.error
+                now = time.monotonic()
+                if now >= deadline:
+                    return False
+                if now >= next_report:
+                    say(f"{what}: {len(remaining)} not Ready after {now - started:.0f} s")
+                    next_report = now + 15
+                self._cond.wait(min(deadline - now, 1.0))
+
+
+@dataclass
+class Quiet:
+    reached: bool
+    last_activity: float | None  # seconds after the start: last write or cloud call
+    first_listing: float | None  # seconds after the start: first LIST of InferenceServices
+    waited: float
+
+
+def wait_quiet(
+    metrics: ApiServerMetrics,
+    calls: CloudCalls,
+    background: frozenset[RequestKey],
+    quiet_for: float,
+    limit: float,
+    until_listed: bool = False,
+) -> Quiet:
+    """Wait until the operator has made no API-server write and no cloud call for `quiet_for`
+    seconds, looking only at /metrics and the emulator's call log. Writes the API server
+    makes to itself (`background`) do not count. With `until_listed`, quiet only counts once
+    InferenceServices have been listed (a just-started operator has not begun yet)."""
+    start, wall_start = time.monotonic(), time.time()
+    listing = RequestKey("LIST", GROUP, PLURAL, "")
+
+    def writes(counts: Requests) -> float:
+        return total(counts, lambda k: k.verb in WRITE_VERBS and k not in background)
+
+    first = metrics.requests()
+    seen_writes, lists_before = writes(first), first[listing]
+    last: float | None = None
+    listed: float | None = None if until_listed else 0.0
+    polled_wall = wall_start
+    while True:
+        time.sleep(POLL_SECONDS)
+        now, wall = time.monotonic(), time.time()
+        counts = metrics.requests()
+        new_calls = calls.since(polled_wall)
+        polled_wall = wall
+        if writes(counts) > seen_writes:
+            seen_writes = writes(counts)
+            last = now - start  # known to within one poll
+        if new_calls:
+            last = max(last or 0.0, max(float(c["time"]) for c in new_calls) - wall_start)
+        if listed is None and counts[listing] > lists_before:
+            listed = now - start
+        if listed is not None and now - start - max(last or 0.0, listed) >= quiet_for:
+            return Quiet(True, last, listed if until_listed else None, now - start)
+        if now - start >= limit:
+            return Quiet(False, last, listed if until_listed else None, now - start)
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    """API-server requests, cloud calls and operator samples over one measured span."""
+
+    seconds: float
+    requests: Requests
+    calls: list[dict[str, Any]]
+    samples: list[Sample]
+
+
+@dataclass
+class Results:
+    args: argparse.Namespace
+    phases: dict[str, float] = field(default_factory=dict)
+    floor_create: float = 0.0
+    floor_cleanup: float = 0.0
+    idle: Window | None = None
+    latencies: list[float] = field(default_factory=list)
+    burst_submit: float = 0.0
+    burst: float | None = None  # None: not all Ready within the limit
+    burst_ready: int = 0
+    burst_limit: float = 0.0
+    burst_window: Window | None = None
+    burst_reconciles: Counter[str] = field(default_factory=Counter)
+    settle: Quiet | None = None
+    rest: Window | None = None
+    rest_reconciles: Counter[str] = field(default_factory=Counter)
+    soak: Window | None = None
+    stop_seconds: float = 0.0
+    restart: Window | None = None
+    restart_quiet: Quiet | None = None
+    restart_reconciles: Counter[str] = field(default_factory=Counter)
+    run_samples: list[Sample] = field(default_factory=list)
+    run_started: float = 0.0
+    load_before: float = field(default_factory=lambda: os.getloadavg()[0])
+    restart_samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def services(self) -> int:
+        """Every InferenceService that exists at rest: the burst and the latency samples."""
+        return int(self.args.services + self.args.latency_samples)
+
+    @property
+    def floor(self) -> float:
+        args = self.args
+        return float(max(self.floor_create, args.services / args.qps) + args.deploy_seconds)
+
+
+class Phase:
+    """Times a phase of the run for the report (is 10,000 within 30 minutes?)."""
+
+    def __init__(self, results: Results, name: str) -> None:
+        self.results, self.name = results, name
+
+    def __enter__(self) -> None:
+        say(self.name)
+        self.started = time.monotonic()
+
+    def __exit__(self, *_: object) -> None:
+        self.results.phases[self.name] = time.monotonic() - self.started
+
+
+def measure(
+    metrics: ApiServerMetrics,
+    calls: CloudCalls,
+    sampler: ProcSampler | None,
+    body: Callable[[], None],
+) -> Window:
+    """Run `body` between two /metrics scrapes; the calls and samples in between."""
+    before, wall, start = metrics.requests(), time.time(), time.monotonic()
+    body()
+    after, end = metrics.requests(), time.monotonic()
+    samples = sampler.between(start, end) if sampler else []
+    return Window(end - start, diff(after, before), calls.since(wall), samples)
+
+
+def setup_objects(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": BENCH_NS}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FLOOR_NS}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": BENCH_NS},
+            "stringData": {
+                "accessKeyId": "dev-access-key-id",
+                "accessKeySecret": "dev-access-key-secret",
+            },
+        },
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "ProviderConfig",
+            "metadata": {"name": PROVIDER, "namespace": BENCH_NS},
+            "spec": {
+                "cloud": "alibaba-eas",
+                "region": "cn-shanghai",
+                "endpoint": f"http://127.0.0.1:{port}",
+                "credentialsSecretRef": {"name": "creds"},
+                "rateLimit": {"qps": args.qps},
+                "pollIntervals": {
+                    "transitionalSeconds": args.transitional,
+                    "stableSeconds": args.stable,
+                },
+            },
+        },
+    ]
+
+
+@dataclass
+class Bench:
+    """The stack under test and the benchmark's clients; one method per phase, each filling
+    in `results`."""
+
+    args: argparse.Namespace
+    results: Results
+    kubeconfig: Path
+    custom: Any  # kubernetes.client.CustomObjectsApi
+    metrics: ApiServerMetrics
+    calls: CloudCalls
+    log: Path
+    metrics_port: int = field(default_factory=free_port)
+    operator: subprocess.Popen[bytes] | None = None
+
+    def create(self, name: str, namespace: str = BENCH_NS) -> None:
+        self.custom.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, isvc(name, namespace)
+        )
+
+    def start_operator(self) -> ProcSampler:
+        self.operator = start_operator(
+            self.kubeconfig, self.log, f"--metrics-port={self.metrics_port}"
+        )
+        sampler = ProcSampler(self.operator.pid)
+        sampler.start()
+        return sampler
+
+    def reconciles(self) -> Counter[str]:
+        return operator_reconciles(self.metrics_port)
+
+    def floor(self, names: list[str]) -> None:
+        """The floor's create time (creates plus the operator's writes per service), then
+        clear them away (finalizers off, one DELETECOLLECTION): the operator must see none."""
+        custom = self.custom
+
+        def writes(name: str) -> None:
+            self.create(name, FLOOR_NS)
+            custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                FLOOR_NS,
+                PLURAL,
+                name,
+                {
+                    "metadata": {
+                        "finalizers": [FINALIZER],
+                        "annotations": {EXTERNAL_NAME: service_name(name)},
+                    }
+                },
+            )
+            for status in floor_statuses(name):
+                custom.patch_namespaced_custom_object_status(
+                    GROUP, VERSION, FLOOR_NS, PLURAL, name, {"status": status}
+                )
+
+        def release(name: str) -> None:
+            custom.patch_namespaced_custom_object(
+                GROUP, VERSION, FLOOR_NS, PLURAL, name, {"metadata": {"finalizers": None}}
+            )
+
+        self.results.floor_create = in_parallel(writes, names)
+        started = time.monotonic()
+        in_parallel(release, names)
+        custom.delete_collection_namespaced_custom_object(GROUP, VERSION, FLOOR_NS, PLURAL)
+        self.results.floor_cleanup = time.monotonic() - started
+
+    def wait_provider_ready(self, timeout: float = 60) -> None:
+        """The operator is up once it has judged the ProviderConfig (a few GETs, before any
+        measurement)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pc = self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, BENCH_NS, "providerconfigs", PROVIDER
+            )
+            if is_ready(pc):
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"ProviderConfig {PROVIDER} not Ready within {timeout:g} s")
+
+    def latency(self, tracker: ReadyTracker) -> None:
+        for i in range(self.args.latency_samples):
+            name = f"latency-{i}"
+            started = time.monotonic()
+            self.create(name)
+            if not tracker.wait_all([name], 120, name):
+                raise RuntimeError(f"{name} not Ready within 120 s; see {self.log}")
+            self.results.latencies.append(tracker.ready_at[name] - started)
+
+    def burst(self, tracker: ReadyTracker, sampler: ProcSampler, names: list[str]) -> None:
+        results = self.results
+        self.calls.clear()  # the burst's calls only (the log keeps at most 100,000)
+        reconciles = self.reconciles()
+        # Well past the 1.3 x floor target, yet bounded so that 10,000 services stay within
+        # 30 minutes even when the operator is far too slow.
+        results.burst_limit = max(300.0, 3 * results.floor)
+
+        def burst() -> None:
+            started = time.monotonic()
+            results.burst_submit = in_parallel(self.create, names)
+            if tracker.wait_all(names, results.burst_limit, "burst"):
+                results.burst = max(tracker.ready_at[n] for n in names) - started
+            results.burst_ready = sum(n in tracker.ready_at for n in names)
+
+        results.burst_window = measure(self.metrics, self.calls, sampler, burst)
+        results.burst_reconciles = self.reconciles() - reconciles
+
+    def settle(self, background: frozenset[RequestKey]) -> None:
+        """After the burst: two transitional intervals, then until neither writes nor cloud
+        calls happened for longer than one transitional poll interval (bounded)."""
+        started = time.monotonic()
+        time.sleep(2 * self.args.transitional)
+        quiet = wait_quiet(
+            self.metrics,
+            self.calls,
+            background,
+            self.args.transitional + 3,
+            SETTLE_LIMIT_SECONDS,
+        )
+        quiet.waited = time.monotonic() - started
+        self.results.settle = quiet
+
+    def rest(self, sampler: ProcSampler | None, seconds: float) -> Window:
+        """Nothing but waiting: the benchmark makes no request to the API server meanwhile."""
+        self.calls.clear()
+        return measure(self.metrics, self.calls, sampler, lambda: time.sleep(seconds))
+
+    def restart(self, sampler: ProcSampler, background: frozenset[RequestKey]) -> None:
+        results = self.results
+        assert self.operator is not None
+        started = time.monotonic()
+        stop_process(self.operator)
+        results.stop_seconds = time.monotonic() - started
+        sampler.stop()
+        results.run_samples = sampler.samples
+        self.calls.clear()
+
+        def restart() -> None:
+            restarted = self.start_operator()
+            results.restart_quiet = wait_quiet(
+                self.metrics,
+                self.calls,
+                background,
+                RESTART_QUIET_SECONDS,
+                RESTART_LIMIT_SECONDS,
+                until_listed=True,
+            )
+            results.restart_reconciles = self.reconciles()
+            restarted.stop()
+            results.restart_samples = restarted.samples
+
+        results.restart = measure(self.metrics, self.calls, None, restart)
+
+
+def run(args: argparse.Namespace, state: Path) -> Results:
+    results = Results(args)
+    names = [f"svc-{i:05d}" for i in range(args.services)]
+    port = free_port()
+    cp_dir = state / "control-plane" if args.keep else None  # given a directory, it keeps it
+    if cp_dir is not None:
+        cp_dir.mkdir()
+    with ControlPlane(workdir=cp_dir) as cp:
+        config = kubernetes.client.Configuration()
+        kubernetes.config.load_kube_config(
+            config_file=str(cp.kubeconfig), client_configuration=config
+        )
+        config.connection_pool_maxsize = THREADS + 2  # the workers, the watch, spare
+        api = kubernetes.client.ApiClient(config)
+        install_crds(cp.kubeconfig, "cloudinfer-system")
+        emulator = start_emulator(state, port, f"--deploy-seconds={args.deploy_seconds}")
+        bench = Bench(
+            args,
+            results,
+            cp.kubeconfig,
+            kubernetes.client.CustomObjectsApi(api),
+            ApiServerMetrics(cp.server, config),
+            CloudCalls(port),
+            state / "operator.log",
+        )
+        try:
+            apply_objects(cp.kubeconfig, setup_objects(args, port))
+            with Phase(results, "floor: a bare client's creates and status writes"):
+                bench.floor(names)
+            # The API server alone, nobody else talking to it: its own requests.
+            with Phase(results, f"idle API server ({IDLE_SECONDS:g} s)"):
+                results.idle = bench.rest(None, IDLE_SECONDS)
+            background = frozenset(results.idle.requests)
+
+            sampler = bench.start_operator()
+            results.run_started = time.monotonic()
+            tracker = ReadyTracker(bench.custom, BENCH_NS)
+            tracker.start()
+            bench.wait_provider_ready()
+            with Phase(results, "single apply → Ready"):
+                bench.latency(tracker)
+            with Phase(results, f"burst: {args.services} created → all Ready"):
+                bench.burst(tracker, sampler, names)
+            tracker.stop()
+
+            with Phase(results, "settle"):
+                bench.settle(background)
+            with Phase(results, f"rest ({args.rest_seconds:g} s)"):
+                reconciles = bench.reconciles()
+                results.rest = bench.rest(sampler, args.rest_seconds)
+                results.rest_reconciles = bench.reconciles() - reconciles
+            if args.soak_minutes > 0:
+                with Phase(results, f"soak ({args.soak_minutes:g} min)"):
+                    results.soak = bench.rest(sampler, args.soak_minutes * 60)
+            with Phase(results, "restart with everything Ready"):
+                bench.restart(sampler, background)
+        finally:
+            if bench.operator is not None:
+                stop_process(bench.operator)
+            stop_process(emulator)
+            bench.calls.close()
+            bench.metrics.close()
+            api.close()
+    return results
+
+
+# -- the report -------------------------------------------------------------------------------
+
+
+def per_minute(count: float, seconds: float) -> float:
+    return count * 60 / seconds if seconds > 0 else float("nan")
+
+
+def gets(window: Window) -> float:
+    return total(window.requests, lambda k: k.verb == "GET" and bool(k.resource))
+
+
+def verdict(ok: bool | None) -> str:
+    return {True: "pass", False: "**FAIL**", None: "—"}[ok]
+
+
+def requests_table(window: Window, idle: Window) -> list[str]:
+    """Resource requests by verb and resource, per minute, next to the API server's own rate
+    (from the idle window)."""
+    lines = [
+        "| verb | resource (group) | count | per minute | API server alone, per minute |",
+        "|---|---|---:|---:|---:|",
+    ]
+    rows = sorted(
+        ((k, v) for k, v in window.requests.items() if k.resource),
+        key=lambda kv: (-kv[1], kv[0]),
+    )
+    for key, count in rows:
+        lines.append(
+            f"| {key.verb} | {key.label()} | {count:.0f} | "
+            f"{per_minute(count, window.seconds):.1f} | "
+            f"{per_minute(idle.requests[key], idle.seconds):.1f} |"
+        )
+    if not rows:
+        lines.append("| — | none | 0 | 0 | |")
+    # The API server does not count its own /metrics; these are discovery and probes.
+    other = total(window.requests, lambda k: not k.resource)
+    return [*lines, "", f"Non-resource requests (discovery, health probes): {other:.0f}"]
+
+
+def calls_table(calls: list[dict[str, Any]], seconds: float | None) -> list[str]:
+    ops = by_operation(calls)
+    lines = ["| operation | calls | per minute |", "|---|---:|---:|"]
+    for op, n in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])):
+        rate = f"{per_minute(n, seconds):.2f}" if seconds else ""
+        lines.append(f"| {op} | {n} | {rate} |")
+    if not ops:
+        lines.append("| none | 0 | 0 |")
+    errors = Counter(str(c.get("code") or c.get("status")) for c in calls if c["status"] >= 400)
+    if errors:
+        lines += ["", "Errors answered: " + ", ".join(f"{k} x {v}" for k, v in errors.items())]
+    return lines
+
+
+def timeline(samples: list[Sample], origin: float, points: int = 24) -> list[str]:
+    """Operator RSS and CPU over time, about `points` rows (CPU between rows)."""
+    if len(samples) < 2:
+        return ["(too few samples)"]
+    picked = samples[:: math.ceil((len(samples) - 1) / points)]
+    if picked[-1] is not samples[-1]:
+        picked.append(samples[-1])
+    lines = ["| t (s) | RSS (MiB) | CPU since previous row (% of a core) |", "|---:|---:|---:|"]
+    for previous, s in zip([None, *picked], picked, strict=False):
+        cpu = f"{cpu_percent([previous, s]):.1f}" if previous else ""
+        lines.append(f"| {s.t - origin:.0f} | {s.rss:.1f} | {cpu} |")
+    return lines
+
+
+def operator_code() -> str:
+    """Which operator was measured: the package directory and its git commit."""
+    package = Path(cloudinfer.__file__).parent
+    head = subprocess.run(
+        ["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    if head.returncode != 0:
+        return f"{package} (not in a git checkout)"
+    dirty = subprocess.run(
+        ["git", "-C", str(package), "status", "--porcelain", "--", "."],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{package} at git {head.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
+
+
+class Report:
+    """The figures of one run, worked out once, and the Markdown built from them."""
+
+    def __init__(self, results: Results, command: str) -> None:
+        self.results, self.command = results, command
+        r = results
+        assert r.idle and r.rest and r.burst_window and r.restart
+        assert r.settle and r.restart_quiet
+        self.args, self.n = r.args, r.args.services
+        self.idle, self.rest, self.burst, self.restart = r.idle, r.rest, r.burst_window, r.restart
+        self.settle, self.quiet = r.settle, r.restart_quiet
+        # The issue sets targets at 1,000 and at 10,000.
+        self.scale = "10k" if self.n > 1000 else "1k"
+        self.rest_gets = per_minute(gets(self.rest), self.rest.seconds)
+        self.idle_gets = per_minute(gets(self.idle), self.idle.seconds)
+        self.rest_cpu = cpu_percent(self.rest.samples)
+        self.ratio = r.burst / r.floor if r.burst is not None else None
+        self.latency = statistics.median(r.latencies)
+        self.restart_ops = by_operation(self.restart.calls)
+        self.pages = math.ceil(r.services / LIST_PAGE_SIZE)
+        self.cr_writes = total(self.restart.requests, is_cr_write)
+
+    def markdown(self) -> str:
+        return "\n".join(
+            [
+                *self.header(),
+                *self.summary(),
+                *self.floor(),
+                *self.bursts(),
+                *self.at_rest(),
+                *self.soak(),
+                *self.restarted(),
+                *self.over_time(),
+            ]
+        )
+
+    def header(self) -> list[str]:
+        args, r = self.args, self.results
+        return [
+            f"# Scale benchmark: {self.n} InferenceServices on PAI-EAS (emulator)",
+            "",
+            f"- command: `{self.command}`",
+            f"  (`.venv/bin/python bench/scale_bench.py {shlex.join(sys.argv[1:])}`)",
+            f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; machine: "
+            f"{platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}; "
+            f"whole run {sum(r.phases.values()) / 60:.1f} min; load average at the start "
+            f"{r.load_before:.2f} (the machine may be shared)",
+            f"- operator code: {operator_code()}",
+            f"- {self.n} services in the burst + {args.latency_samples} latency samples; "
+            f"emulator deploy time {args.deploy_seconds:g} s; ProviderConfig rateLimit qps "
+            f"{args.qps:g} (burst default); poll intervals transitional {args.transitional} s, "
+            f"stable {args.stable} s; rest window {args.rest_seconds:g} s; soak "
+            f"{args.soak_minutes:g} min; the benchmark's client uses {THREADS} concurrent "
+            "requests",
+            "",
+        ]
+
+    def summary(self) -> list[str]:
+        args, r, quiet = self.args, self.results, self.quiet
+        cpu_target = 5.0 if self.scale == "10k" else 2.0
+        rss_target = 384.0 if self.scale == "10k" else 128.0
+        run_peak = peak_rss(r.run_samples)
+        operator_gets = max(0.0, self.rest_gets - self.idle_gets)
+        if r.burst is not None and self.ratio is not None:
+            burst = f"{r.burst:.1f} s = {self.ratio:.2f} x floor ({r.floor:.1f} s)"
+        else:
+            burst = (
+                f"not all Ready within {r.burst_limit:.0f} s "
+                f"({r.burst_ready} of {self.n}; floor {r.floor:.1f} s)"
+            )
+        quiet_at = quiet.last_activity if quiet.last_activity is not None else quiet.first_listing
+        quiet_ok = quiet.reached and quiet_at is not None
+        soak_text, soak_ok = "not run (--soak-minutes 0)", None
+        soak_rows: list[tuple[str, str, str, bool | None]] = []
+        if r.soak is not None:
+            early, late = thirds(r.soak.samples)
+            growth = mean_rss(late) - mean_rss(early)
+            soak_text = f"{growth:+.1f} MiB, first to last third of {r.soak.seconds / 60:.1f} min"
+            soak_ok = growth <= 0.05 * mean_rss(early)
+            # A soak longer than the stable interval also sees per-resource resyncs, which a
+            # short rest window can miss.
+            soak_gets = per_minute(gets(r.soak), r.soak.seconds)
+            soak_cpu = cpu_percent(r.soak.samples)
+            soak_rows = [
+                (
+                    "API-server GETs per minute over the soak (the API server's own subtracted)",
+                    f"{max(0.0, soak_gets - self.idle_gets):.1f}",
+                    "≤ 10",
+                    soak_gets - self.idle_gets <= 10,
+                ),
+                (
+                    "operator CPU over the soak",
+                    f"{soak_cpu:.2f} % of a core",
+                    f"≤ {cpu_target:g} % @{self.scale}",
+                    soak_cpu <= cpu_target,
+                ),
+            ]
+        latency_target = args.deploy_seconds + 1.5
+        describes, lists = self.restart_ops["DescribeService"], self.restart_ops["ListServices"]
+        rows: list[tuple[str, str, str, bool | None]] = [
+            (
+                "API-server GETs per minute at rest (the API server's own subtracted)",
+                f"{operator_gets:.1f} ({self.rest_gets:.1f} - {self.idle_gets:.1f})",
+                "≤ 10",
+                operator_gets <= 10,
+            ),
+            (
+                f"operator CPU at rest ({self.rest.seconds:.0f} s)",
+                f"{self.rest_cpu:.2f} % of a core",
+                f"≤ {cpu_target:g} % @{self.scale}",
+                self.rest_cpu <= cpu_target,
+            ),
+            (
+                f"burst: {self.n} created → all Ready",
+                burst,
+                "≤ 1.3 x floor",
+                self.ratio is not None and self.ratio <= 1.3,
+            ),
+            (
+                f"restart with {r.services} Ready: CR writes",
+                f"{self.cr_writes:.0f}",
+                "0",
+                self.cr_writes == 0,
+            ),
+            ("restart: DescribeService calls", str(describes), "0", describes == 0),
+            (
+                "restart: ListServices calls",
+                str(lists),
+                f"one listing pass = {self.pages}",
+                lists <= self.pages,
+            ),
+            (
+                "restart: time until quiet",
+                f"{quiet_at:.1f} s" if quiet_ok else f"not quiet within {quiet.waited:.0f} s",
+                "≤ 30 s",
+                quiet_ok and quiet_at is not None and quiet_at <= 30,
+            ),
+            (
+                f"single apply → Ready (median of {len(r.latencies)})",
+                f"{self.latency:.1f} s",
+                f"≤ {latency_target:g} s (deploy + 1.5 s)",
+                self.latency <= latency_target,
+            ),
+            (
+                "operator RSS, peak over the run",
+                f"{run_peak:.1f} MiB",
+                f"≤ {rss_target:g} MiB @{self.scale}",
+                run_peak <= rss_target,
+            ),
+            ("operator RSS over the soak", soak_text, "flat (growth ≤ 5 %)", soak_ok),
+            *soak_rows,
+            (
+                "cloud calls per minute at rest",
+                f"{per_minute(len(self.rest.calls), self.rest.seconds):.2f}",
+                "—",
+                None,
+            ),
+        ]
+        return [
+            "## Summary against the targets",
+            "",
+            "| figure | measured | target | |",
+            "|---|---|---|---|",
+            *(f"| {a} | {b} | {c} | {verdict(d)} |" for a, b, c, d in rows),
+            "",
+        ]
+
+    def floor(self) -> list[str]:
+        args, r, n = self.args, self.results, self.n
+        requests = n * FLOOR_REQUESTS_PER_SERVICE
+        latencies = r.latencies
+        return [
+            "## Floor: a bare client, no operator",
+            "",
+            f"- {n} creates + per service 1 metadata patch (finalizer, annotation) and 3 status "
+            f"merge-patches = {requests} requests in {r.floor_create:.1f} s "
+            f"({requests / r.floor_create:.0f}/s) on {THREADS} threads",
+            f"- floor = max(create time {r.floor_create:.1f} s, N/qps {n / args.qps:.1f} s) + "
+            f"deploy {args.deploy_seconds:g} s = {r.floor:.1f} s",
+            f"- removing them again (finalizers off, one DELETECOLLECTION): "
+            f"{r.floor_cleanup:.1f} s",
+            "",
+            "## Single apply → Ready (operator warm)",
+            "",
+            f"- samples (s): {', '.join(f'{x:.2f}' for x in latencies)}; median "
+            f"{self.latency:.2f} s, min {min(latencies):.2f} s, max {max(latencies):.2f} s",
+            "",
+        ]
+
+    def bursts(self) -> list[str]:
+        r, n, burst = self.results, self.n, self.burst
+        done = (
+            f"all Ready {r.burst:.1f} s after the first create"
+            if r.burst is not None
+            else f"{r.burst_ready} Ready within {r.burst_limit:.0f} s"
+        )
+        isvc_writes = total(burst.requests, lambda k: k.verb in WRITE_VERBS and k.group == GROUP)
+        return [
+            "## Burst",
+            "",
+            f"- {n} created on {THREADS} threads in {r.burst_submit:.1f} s; {done}",
+            f"- operator CPU during the burst: {cpu_percent(burst.samples):.0f} % of a core; "
+            f"reconciles: {dict(r.burst_reconciles) or 'not exported'}",
+            f"- API-server writes per service: {isvc_writes / n:.2f} on InferenceServices (the "
+            f"benchmark's create included), {total(burst.requests, is_cr_write) / n:.2f} with "
+            "Events",
+            "",
+            "Cloud calls during the burst:",
+            "",
+            *calls_table(burst.calls, None),
+            "",
+            "API-server requests during the burst:",
+            "",
+            *requests_table(burst, self.idle),
+            "",
+        ]
+
+    def at_rest(self) -> list[str]:
+        args, r, rest = self.args, self.results, self.rest
+        settled = f"after settling for {self.settle.waited:.0f} s" + (
+            "" if self.settle.reached else ", not quiet by then"
+        )
+        lines = [
+            f"## At rest ({rest.seconds:.0f} s, {settled})",
+            "",
+            f"- API-server GETs per minute: {self.rest_gets:.1f}; the API server alone "
+            f"({self.idle.seconds:.0f} s idle window before the operator started): "
+            f"{self.idle_gets:.1f}",
+            f"- operator CPU {self.rest_cpu:.2f} % of a core; RSS mean {mean_rss(rest.samples):.1f}"
+            f" MiB, max {peak_rss(rest.samples):.1f} MiB",
+            f"- reconciles at rest: {dict(r.rest_reconciles) or 'none or not exported'}",
+            "",
+            "Cloud calls at rest:",
+            "",
+            *calls_table(rest.calls, rest.seconds),
+            "",
+            "API-server requests at rest:",
+            "",
+            *requests_table(rest, self.idle),
+            "",
+        ]
+        if args.stable * 0.8 > rest.seconds:
+            lines += [
+                f"(The window is shorter than the stable poll interval ({args.stable} s ±20%): "
+                "a stable-interval listing may fall outside it.)",
+                "",
+            ]
+        return lines
+
+    def soak(self) -> list[str]:
+        soak = self.results.soak
+        if soak is None:
+            return []
+        early, late = thirds(soak.samples)
+        return [
+            f"## Soak ({soak.seconds / 60:.1f} min at rest)",
+            "",
+            f"- RSS mean of first third {mean_rss(early):.1f} MiB, of last third "
+            f"{mean_rss(late):.1f} MiB; CPU {cpu_percent(soak.samples):.2f} % of a core "
+            f"(first third {cpu_percent(early):.2f} %, last third {cpu_percent(late):.2f} %)",
+            f"- API-server GETs per minute {per_minute(gets(soak), soak.seconds):.1f}; cloud "
+            f"calls per minute {per_minute(len(soak.calls), soak.seconds):.2f}",
+            "",
+        ]
+
+    def restarted(self) -> list[str]:
+        r, quiet, restart = self.results, self.quiet, self.restart
+        last = (
+            f"last write or cloud call {quiet.last_activity:.1f} s after start"
+            if quiet.last_activity is not None
+            else "no write or cloud call at all"
+        )
+        listed = (
+            f"InferenceServices first listed {quiet.first_listing:.1f} s after start"
+            if quiet.first_listing is not None
+            else "InferenceServices never listed"
+        )
+        unquiet = "" if quiet.reached else f"; not quiet within {quiet.waited:.0f} s"
+        return [
+            f"## Restart with {r.services} Ready",
+            "",
+            f"- SIGTERM → exit took {r.stop_seconds:.1f} s",
+            f"- quiet (no writes, no cloud calls for {RESTART_QUIET_SECONDS:g} s): {last}; "
+            f"{listed}{unquiet}",
+            f"- CR writes: {self.cr_writes:.0f}; GETs: {gets(restart):.0f} over "
+            f"{restart.seconds:.0f} s; reconciles: "
+            f"{dict(r.restart_reconciles) or 'none or not exported'}; peak RSS "
+            f"{peak_rss(r.restart_samples):.1f} MiB, CPU {cpu_percent(r.restart_samples):.0f} % "
+            "of a core until quiet",
+            "",
+            "Cloud calls after the restart:",
+            "",
+            *calls_table(restart.calls, None),
+            "",
+            "API-server requests from the start until quiet:",
+            "",
+            *requests_table(restart, self.idle),
+            "",
+        ]
+
+    def over_time(self) -> list[str]:
+        r = self.results
+        return [
+            "## Operator RSS and CPU over the run (first process)",
+            "",
+            *timeline(r.run_samples, r.run_started),
+            "",
+            "## Wall time per phase",
+            "",
+            "| phase | seconds |",
+            "|---|---:|",
+            *(f"| {name} | {seconds:.0f} |" for name, seconds in r.phases.items()),
+            "",
+        ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--services", type=int, default=1000, help="InferenceServices in the burst")
+    parser.add_argument("--qps", type=float, default=50.0, help="ProviderConfig rateLimit.qps")
+    parser.add_argument("--deploy-seconds", type=float, default=5.0, help="emulator deploy time")
+    parser.add_argument("--transitional", type=int, default=5, help="poll interval, seconds")
+    parser.add_argument("--stable", type=int, default=300, help="poll interval, seconds")
+    parser.add_argument("--rest-seconds", type=float, default=120.0, help="window at rest")
+    parser.add_argument(
+        "--soak-minutes", type=float, default=0.0, help="keep sampling at rest (0: no soak)"
+    )
+    parser.add_argument("--latency-samples", type=int, default=5)
+    parser.add_argument("--output", help="default: bench/results/scale-<N>.md")
+    parser.add_argument("--keep", action="store_true", help="keep logs and control-plane data")
+    args = parser.parse_args()
+    output = Path(args.output or ROOT / "bench" / "results" / f"scale-{args.services}.md")
+    command = f'make bench-scale BENCH_ARGS="{shlex.join(sys.argv[1:])}"'
+
+    state = Path(tempfile.mkdtemp(prefix="cloudinfer-scale-"))
+    try:
+        results = run(args, state)
+    except BaseException:
+        say(f"failed; the operator's and the emulator's logs are in {state}")
+        raise
+    text = Report(results, command).markdown()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    print(text)
+    if args.keep:
+        say(f"logs kept in {state}")
+    else:
+        shutil.rmtree(state, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
