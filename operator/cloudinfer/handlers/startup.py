@@ -58,9 +58,10 @@ def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
     options: RunOptions = memo.options
     apply_settings(settings, options)
-    # The Kubernetes client is synchronous and runs in threads: give every worker one.
+    # The Kubernetes client is synchronous and runs in threads: one for every worker that
+    # can act on one account at a time (the gate's limit), and a few for the rest.
     asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=options.workers + 4, thread_name_prefix="kube")
+        ThreadPoolExecutor(max_workers=options.workers // 2 + 4, thread_name_prefix="kube")
     )
     pcs, cpcs, secrets = (
         kwargs["providerconfigs"],

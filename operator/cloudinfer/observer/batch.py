@@ -116,6 +116,7 @@ class BatchObserver(Generic[T, K]):
         self._next_full = clock()
         self.pages = 1  # pages the last full listing took
         self._failures = 0  # consecutive failed steps
+        self._retry_at = 0.0  # after a failure, no listing before this
 
     # -- what resources ask ----------------------------------------------------------------
 
@@ -341,30 +342,33 @@ class BatchObserver(Generic[T, K]):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
 
+    def _many(self) -> bool:
+        """More items followed than the listing has pages: listing them all at once, once
+        per transitional interval, is cheaper than a Describe each (a burst of creates)."""
+        return len(self._due) > self.pages
+
+    def _next_busy_listing(self) -> float:
+        """A listing for many followed items: a transitional interval after the last one,
+        and never before a failed one's backoff is over."""
+        return max((self.listed_at or 0.0) + self.intervals.transitional, self._retry_at)
+
     def next_wake(self) -> float:
         """When something is due: the next full listing or the earliest item to look at."""
+        if self._many():
+            return min(self._full_due(), self._next_busy_listing())
         return min([self._full_due(), *self._due.values()])
 
     async def step(self) -> str:
         """Do what is due now: a full listing ("list"), Describe the due items ("look"),
         or nothing ("idle"). Failures are recorded and reported, never raised."""
         now = self._clock()
-        due = [k for k, t in self._due.items() if t <= now]
         full = self.listed_at is None or now >= self._next_full
-        # Many items due within the next transitional interval (a burst of creates whose
-        # polls trickle in one by one): one listing per interval costs fewer calls than a
-        # Describe each, so they wait for it. Never list faster than that interval.
-        if not full and due:
-            horizon = now + self.intervals.transitional
-            soon = sum(1 for t in self._due.values() if t <= horizon)
-            if soon > self.pages:
-                earliest = (self.listed_at or 0.0) + self.intervals.transitional
-                if now < earliest:
-                    self._next_full = min(self._next_full, earliest)
-                    for key in due:  # the coming listing covers them
-                        self._due[key] = earliest
-                    return "idle"
-                full = True
+        due: list[str] = []
+        if not full and self._many():
+            # Never list faster than the transitional interval; the items wait for it.
+            full = now >= self._next_busy_listing()
+        elif not full:
+            due = [k for k, t in self._due.items() if t <= now]  # a few: at most pages
         if not full and not due:
             return "idle"
         try:
@@ -392,7 +396,7 @@ class BatchObserver(Generic[T, K]):
                 else:
                     log.exception("observer %s: listing failed unexpectedly", self.name)
                 delay = min(60.0, self.intervals.transitional * 2 ** min(self._failures, 4))
-            self._next_full = self._clock() + delay
+            self._next_full = self._retry_at = self._clock() + delay
             for key in due:  # the backoff holds for them too: no retry storm
                 self._due[key] = max(self._due[key], self._next_full)
             self._tell_if_stale()

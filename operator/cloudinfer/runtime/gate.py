@@ -21,14 +21,15 @@ class AccountGate(Generic[K]):
         self._wake = wake
         self._inside: dict[Hashable, int] = {}
         self._parked: dict[Hashable, deque[K]] = {}
+        self._is_parked: set[K] = set()  # membership in O(1): thousands may wait in a burst
         self._woken: dict[K, Hashable] = {}  # woken from a parked queue, not yet back
 
     def enter(self, account: Hashable, key: K) -> bool:
         self._woken.pop(key, None)
         if self._inside.get(account, 0) >= self.limit:
-            parked = self._parked.setdefault(account, deque())
-            if key not in parked:
-                parked.append(key)
+            if key not in self._is_parked:
+                self._parked.setdefault(account, deque()).append(key)
+                self._is_parked.add(key)
             return False
         self._inside[account] = self._inside.get(account, 0) + 1
         return True
@@ -53,6 +54,7 @@ class AccountGate(Generic[K]):
             key = parked.popleft()
             if not parked:
                 del self._parked[account]
+            self._is_parked.discard(key)
             self._woken[key] = account
             self._wake(key)
 
