@@ -24,6 +24,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         log_format=args.log_format,
         verbose=args.verbose,
         debug=args.debug,
+        workers=args.workers,
+        resync_seconds=args.resync_seconds,
     )
     return run_operator(options)
 
@@ -103,6 +105,20 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     )
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _at_least_a_minute(text: str) -> float:
+    value = float(text)
+    if value < 60:
+        raise argparse.ArgumentTypeError(f"must be at least 60 seconds, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cloudinfer", description=__doc__)
     parser.add_argument("--version", action="version", version=f"cloudinfer {__version__}")
@@ -137,6 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="PORT",
         help="serve Prometheus metrics on http://0.0.0.0:PORT/metrics (default: off)",
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=16,
+        help="concurrent reconciles; at most half of them act on one cloud account (default 16)",
+    )
+    run.add_argument(
+        "--resync-seconds",
+        type=_at_least_a_minute,
+        default=3600.0,
+        help="look at every resource again this often, jittered ±20%% (default 3600); cloud "
+        "changes and edits are seen at once regardless",
     )
     run.add_argument("--log-format", choices=["plain", "full", "json"], default="plain")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")

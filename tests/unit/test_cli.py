@@ -25,3 +25,12 @@ def test_crds_prints_every_kind() -> None:
         "clusterproviderconfigs.cloudinfer.io",
         "inferenceservices.cloudinfer.io",
     }
+
+
+def test_run_options_for_workers_and_resync() -> None:
+    from cloudinfer.cli import build_parser
+
+    args = build_parser().parse_args(["run", "--workers", "4", "--resync-seconds", "600"])
+    assert (args.workers, args.resync_seconds) == (4, 600.0)
+    assert run("run", "--workers", "0").returncode == 2  # refused with a message
+    assert run("run", "--resync-seconds", "1").returncode == 2
