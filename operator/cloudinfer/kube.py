@@ -34,6 +34,10 @@ def load_api_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClien
             kubernetes.config.load_kube_config(client_configuration=configuration)
         except kubernetes.config.ConfigException:
             kubernetes.config.load_incluster_config(client_configuration=configuration)
+    # One kept-alive connection per client thread (the default is 5 per core, fewer than the
+    # runtime's threads on small machines): a full pool drops connections, and every
+    # dropped one costs a new TLS handshake on the next write.
+    configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize, 32)
     return kubernetes.client.ApiClient(configuration)
 
 

@@ -4,7 +4,6 @@ ExternalClient: observe, create, update, delete)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -85,11 +84,6 @@ class Drift:
     @staticmethod
     def describe(drift: tuple[Drift, ...]) -> str:
         return ", ".join(d.path for d in drift)
-
-    def same_as(self, other: Drift) -> bool:
-        return self.path == other.path and json.dumps(self.want, sort_keys=True) == json.dumps(
-            other.want, sort_keys=True
-        )
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,6 @@ class BatchObserver(Generic[T, K]):
         self._prints: dict[str, object] = {}
         self._owners: dict[str, str] = {}  # owner uid → item key
         self.listed_at: float | None = None  # start of the last full listing that succeeded
-        self.list_calls = 0
-        self.describe_calls = 0
         self.errors = 0
         self.last_error = ""
         self._last_exception: CloudError | None = None
@@ -175,10 +173,6 @@ class BatchObserver(Generic[T, K]):
                 self._written.pop(key, None)
                 self._looked.pop(key, None)
                 self._creating.discard(key)
-
-    @property
-    def watched(self) -> int:
-        return sum(len(w) for w in self._watchers.values())
 
     def invalidate(self, key: str, created: bool = False) -> None:
         """We just changed `key` on the cloud (`created`: it should appear): its snapshot
@@ -283,7 +277,6 @@ class BatchObserver(Generic[T, K]):
         """List everything once; tell the watchers of what changed."""
         started = self._clock()
         result = await self._source.list_all()
-        self.list_calls += result.calls
         first = self.listed_at is None
         seen: dict[str, T] = {self._source.key_of(item): item for item in result.items}
         changed = [k for k in list(self.snapshot) if k not in seen and self._set(k, None)]
@@ -304,7 +297,6 @@ class BatchObserver(Generic[T, K]):
         async def one(key: str) -> None:
             started = self._clock()
             item = await self._source.describe(key)
-            self.describe_calls += 1
             self._looked[key] = started
             if self._set(key, item):
                 self._tell(key)

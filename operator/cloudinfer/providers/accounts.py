@@ -23,9 +23,6 @@ class AccountPool:
         self._used_by: dict[Hashable, AccountKey] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
-    def __len__(self) -> int:
-        return len(self._accounts)
-
     def use(
         self, user: Hashable, provider: Provider, spec: ProviderConfigSpec, creds: Credentials
     ) -> Account:

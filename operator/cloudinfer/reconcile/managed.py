@@ -39,6 +39,7 @@ from cloudinfer.adapters.base import (
     CreatePending,
     Drift,
     ExternalClient,
+    Lookup,
     ManagedResource,
     Observation,
 )
@@ -170,11 +171,10 @@ class Reconciler:
     async def _resolve_pending(self, res: ManagedResource) -> float | None:
         """A create may have happened and its id was not recorded: find it by our marker."""
         try:
-            lookup = await self.adapter.find_owned(res, self.ctx)
+            res, lookup = await self._find_created(res)
         except CloudError as exc:
             return await self._cloud_error(res, None, exc, "look up")
         if lookup.found:
-            res = await self._record_id(res, lookup.found)
             await self.writer.event(
                 res, "Normal", "AdoptedExternal", f'found "{lookup.found}" created earlier'
             )
@@ -244,6 +244,14 @@ class Reconciler:
         verdict = Verdict(ready=readiness(creating, _stopped(res)))
         await self._write(res, creating, verdict, event=created)
         return None  # the observer follows the new resource and tells us when it changes
+
+    async def _find_created(self, res: ManagedResource) -> tuple[ManagedResource, Lookup]:
+        """Look up what a create whose id was lost made, by our owner marker; a found id is
+        recorded at once (on `res` too)."""
+        lookup = await self.adapter.find_owned(res, self.ctx)
+        if lookup.found:
+            res = await self._record_id(res, lookup.found)
+        return res, lookup
 
     async def _record_id(self, res: ManagedResource, external_id: str) -> ManagedResource:
         """Persist a server-named id at once; retried, because a lost id is a leak (a later
@@ -328,15 +336,13 @@ class Reconciler:
                 await self.writer.remove_finalizer(res)  # never created: nothing to delete
                 return None
             try:
-                lookup = await self.adapter.find_owned(res, self.ctx)
+                res, lookup = await self._find_created(res)
             except CloudError as exc:
                 return await self._cloud_error(res, None, exc, "look up")
-            if lookup.found:
-                res = await self._record_id(res, lookup.found)
-            elif lookup.authoritative:
-                await self.writer.remove_finalizer(res)
+            if not lookup.found and lookup.authoritative:
+                await self.writer.remove_finalizer(res)  # provably never made
                 return None
-            else:
+            if not lookup.found:
                 return await self._retry(res, None, f"look up failed: {lookup.detail}")
         try:
             # Asked directly: absence from a listing (paged while others were deleted) must

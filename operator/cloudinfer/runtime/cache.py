@@ -83,9 +83,6 @@ class ObjectCache:
             new, self.own_annotations
         )
 
-    def __len__(self) -> int:
-        return len(self._bodies)
-
     def get(self, key: Key) -> dict[str, Any] | None:
         return self._bodies.get(key)
 

@@ -38,7 +38,7 @@ from cloudinfer.reconcile.managed import (
     release_reason,
     report,
 )
-from cloudinfer.runtime.cache import Key, ObjectCache, SecretFacts, secret_facts
+from cloudinfer.runtime.cache import Key, ObjectCache, secret_facts
 from cloudinfer.runtime.gate import AccountGate
 from cloudinfer.runtime.queue import WorkQueue
 from cloudinfer.runtime.resolve import (
@@ -154,13 +154,10 @@ class Runtime:
                 continue
             self.queue.add((kind.info.kind, where[0], name))
 
-    def config_changed(self, ref: ConfigRef) -> None:
-        """A provider config (or its credentials Secret) changed: wake its users."""
-        for key in self._users.get(ref, set()):
-            self.queue.add(key)
-
     def requeue_users(self, kind: str, namespace: str | None, name: str) -> None:
-        self.config_changed((kind, namespace or "", name))
+        """A provider config (or its credentials Secret) changed or went: wake its users."""
+        for key in self._users.get((kind, namespace or "", name), set()):
+            self.queue.add(key)
 
     def forget(self, key: Key) -> None:
         self.queue.forget(key)
@@ -201,9 +198,6 @@ class Runtime:
 
     def _wrote_secret(self, namespace: str, name: str, digest: str) -> None:
         self._written_secrets[(namespace, name)] = digest
-
-    def secret(self, namespace: str, name: str) -> SecretFacts | None:
-        return self._secrets(namespace, name)
 
     # -- one reconcile -----------------------------------------------------------------------
 

@@ -57,9 +57,3 @@ class AccountGate(Generic[K]):
             self._is_parked.discard(key)
             self._woken[key] = account
             self._wake(key)
-
-    def in_flight(self, account: Hashable) -> int:
-        return self._inside.get(account, 0)
-
-    def parked(self, account: Hashable) -> int:
-        return len(self._parked.get(account, ()))
