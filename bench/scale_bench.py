@@ -254,6 +254,34 @@ class CloudCalls:
         self._http.close()
 
 
+def burst_timeline(calls: list[dict[str, Any]], wall: float, ready_after: list[float]) -> list[str]:
+    """Per tenth of the burst: creates and listing pages sent, services turned Ready."""
+    end = max([*ready_after, *(float(c["time"]) - wall for c in calls), 1.0])
+    width = max(1.0, end / 10)
+    slices = int(end // width) + 1
+    creates, pages, ready = [0] * slices, [0] * slices, [0] * slices
+    for call in calls:
+        at = min(slices - 1, max(0, int((float(call["time"]) - wall) // width)))
+        if call["operation"] == "CreateService":
+            creates[at] += 1
+        elif call["operation"] == "ListServices":
+            pages[at] += 1
+    for after in ready_after:
+        ready[min(slices - 1, int(after // width))] += 1
+    lines = [
+        "| seconds | CreateService | ListServices | turned Ready | Ready so far |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    so_far = 0
+    for i in range(slices):
+        so_far += ready[i]
+        lines.append(
+            f"| {i * width:.0f}-{(i + 1) * width:.0f} | {creates[i]} | {pages[i]} | "
+            f"{ready[i]} | {so_far} |"
+        )
+    return lines
+
+
 def by_operation(calls: list[dict[str, Any]]) -> Counter[str]:
     return Counter(str(c["operation"]) for c in calls)
 
@@ -503,6 +531,8 @@ class Results:
     burst_ready: int = 0
     burst_limit: float = 0.0
     burst_window: Window | None = None
+    burst_wall: float = 0.0  # wall-clock start of the burst (the call log's clock)
+    burst_ready_after: list[float] = field(default_factory=list)  # seconds, per service
     burst_reconciles: Counter[str] = field(default_factory=Counter)
     settle: Quiet | None = None
     rest: Window | None = None
@@ -687,10 +717,14 @@ class Bench:
 
         def burst() -> None:
             started = time.monotonic()
+            results.burst_wall = time.time()
             results.burst_submit = in_parallel(self.create, names)
             if tracker.wait_all(names, results.burst_limit, "burst"):
                 results.burst = max(tracker.ready_at[n] for n in names) - started
             results.burst_ready = sum(n in tracker.ready_at for n in names)
+            results.burst_ready_after = [
+                tracker.ready_at[n] - started for n in names if n in tracker.ready_at
+            ]
 
         results.burst_window = measure(self.metrics, self.calls, sampler, burst)
         results.burst_reconciles = self.reconciles() - reconciles
@@ -1103,6 +1137,10 @@ class Report:
             "Cloud calls during the burst:",
             "",
             *calls_table(burst.calls, None),
+            "",
+            "Timeline of the burst (where the time goes):",
+            "",
+            *burst_timeline(burst.calls, r.burst_wall, r.burst_ready_after),
             "",
             "API-server requests during the burst:",
             "",

@@ -216,3 +216,99 @@ async def test_a_failing_listing_backs_off_for_the_items_waiting_on_it() -> None
     source.fail = True
     steps = await run_until(observer, clock, clock.now + 60)
     assert steps.count("failed") <= 8, steps  # backing off, not one listing per wake-up
+
+
+@dataclass
+class ChangeSource(FakeSource):
+    """A source that can also list only what changed since a mark (a sequence number, as a
+    cloud's UpdateTime would be), newest first, `per_page` to a page."""
+
+    seq: int = 0
+    changed_at: dict[str, int] = field(default_factory=dict)
+    changes_passes: int = 0
+
+    def put(self, item: Item) -> None:
+        self.seq += 1
+        self.items[item.name] = item
+        self.changed_at[item.name] = self.seq
+
+    def remove(self, name: str) -> None:
+        self.items.pop(name, None)
+        self.changed_at.pop(name, None)
+
+    async def list_all(self) -> ListResult[Item]:
+        result = await super().list_all()
+        return ListResult(result.items, result.calls, mark=self.seq)
+
+    async def list_changed(self, mark: object) -> ListResult[Item]:
+        assert isinstance(mark, int)
+        self.changes_passes += 1
+        fresh = [self.items[n] for n, s in self.changed_at.items() if s > mark]
+        calls = max(1, -(-len(fresh) // self.per_page))
+        self.pages += calls
+        return ListResult(fresh, calls, mark=self.seq)
+
+
+async def test_a_burst_is_followed_by_listing_what_changed_not_everything() -> None:
+    """2,000 services at rest (20 pages), then 500 created by us: while they deploy the
+    account is never listed in full again; each pass reads only what changed."""
+    source = ChangeSource()
+    for i in range(2000):
+        source.put(Item(f"s{i}", "ok"))
+    observer, notified, clock = make(source)
+    assert await observer.step() == "list" and source.pages == 20
+    start = clock.now
+    for i in range(500):
+        observer.watch(f"n{i}", f"n{i}")
+        source.put(Item(f"n{i}", "Creating"))
+        observer.invalidate(f"n{i}", created=True)
+    await run_until(observer, clock, start + 6)
+    for i in range(500):
+        source.put(Item(f"n{i}", "ok"))
+    notified.clear()
+    await run_until(observer, clock, start + 20)
+    assert sorted(set(notified)) == sorted(f"n{i}" for i in range(500))
+    assert source.listings == 1 and source.changes_passes >= 2
+    assert source.pages <= 20 + 15, source.pages  # 5 pages created, 5 pages Running, + empty
+    assert not source.describes
+    assert all(observer.knows(f"n{i}") for i in range(500))
+
+
+async def test_items_that_vanish_during_a_burst_are_found_by_a_full_listing() -> None:
+    """Deletions leave no trace in a changes-only listing: once the followed items are
+    overdue, a full listing settles them."""
+    source = ChangeSource()
+    for i in range(300):
+        source.put(Item(f"s{i}", "ok"))
+    observer, notified, clock = make(source)
+    await observer.step()
+    for i in range(300):
+        observer.watch(f"s{i}", f"s{i}")
+        source.put(Item(f"s{i}", "Updating"))
+        observer.invalidate(f"s{i}")
+    await run_until(observer, clock, clock.now + 6)
+    for i in range(300):
+        source.remove(f"s{i}")
+    notified.clear()
+    await run_until(observer, clock, clock.now + 60)
+    assert source.listings == 2  # the first, and one that saw them gone
+    assert sorted(set(notified)) == sorted(f"s{i}" for i in range(300))
+    assert not observer.snapshot
+
+
+async def test_a_burst_never_spends_more_than_the_list_rate_on_full_listings() -> None:
+    """10,000 services (100 pages) and a burst to follow, without a changes-only listing:
+    at 5 pages a second, the account is listed every 20 s, not every transitional 5 s."""
+    source = FakeSource({f"s{i}": Item(f"s{i}", "ok") for i in range(10_000)})
+    notified: list[str] = []
+    clock = Clock()
+    observer: BatchObserver[Item, str] = BatchObserver(
+        "test", source, notified.append, Intervals(5, 300), clock=clock, list_rate=5.0
+    )
+    await observer.step()
+    for i in range(200):
+        observer.watch(f"n{i}", f"n{i}")
+        source.items[f"n{i}"] = Item(f"n{i}", "Creating")
+        observer.invalidate(f"n{i}", created=True)
+    await run_until(observer, clock, clock.now + 60)
+    assert 2 <= source.listings - 1 <= 3, source.listings  # every 5 s would be 11

@@ -5,7 +5,12 @@ A GCRA token bucket (the virtual-scheduling form of a token bucket): each call r
 next free slot and sleeps until it, so waiters are served in order without a lock. A caller
 that must not hold its task for long (a reconcile worker) sets `patience`: a slot further
 away than that is not taken, and `Throttled(local=True)` tells the caller how long to come
-back after, so one throttled account never holds the workers other accounts need."""
+back after, so one throttled account never holds the workers other accounts need.
+
+A reconcile may also need `admission` before its first call to an account (the runtime's
+per-account gate): refused, the call raises `Parked` before anything is sent, and the
+reconcile ends there, to be run again when the account has room. Work that needs no cloud
+call (writing a status the observer brought) is never held behind a busy account."""
 
 from __future__ import annotations
 
@@ -18,6 +23,23 @@ from contextvars import ContextVar
 from cloudinfer.clouds.errors import Throttled
 
 _patience: ContextVar[float | None] = ContextVar("cloudinfer_limiter_patience", default=None)
+_admit: ContextVar[Callable[[], bool] | None] = ContextVar(
+    "cloudinfer_limiter_admission", default=None
+)
+
+
+class Parked(Exception):
+    """The call was not sent: its account has no room for this task's work now."""
+
+
+@contextlib.contextmanager
+def admission(admit: Callable[[], bool]) -> Iterator[None]:
+    """Within this block, every call first asks `admit()`; False raises `Parked`."""
+    token = _admit.set(admit)
+    try:
+        yield
+    finally:
+        _admit.reset(token)
 
 
 @contextlib.contextmanager
@@ -59,6 +81,9 @@ class RateLimiter:
         return self._slot(now) - now
 
     async def acquire(self) -> None:
+        admit = _admit.get()
+        if admit is not None and not admit():
+            raise Parked()
         now = self._clock()
         slot = self._slot(now)
         wait = slot - now

@@ -4,8 +4,12 @@ resource reads, and the resources whose item changed (appeared, vanished, differ
 Cost follows the listing, not the resources:
 - at rest, one full listing per stable interval (jittered);
 - while items are changing (ones we wrote, or ones the listing shows transitional), only
-  those are polled, one Describe each, and a full listing replaces them only when it is
-  cheaper (more due items than listing pages);
+  those are polled, one Describe each; when there are more of them than the listing has
+  pages (a burst), the account is listed instead, and where the source can list only what
+  changed since its last listing (newest first, by the cloud's update time), only that is
+  read. Such a listing cannot show an item that vanished, so followed items that stay
+  unexplained well past their expected completion are settled by a full listing (or a
+  Describe each, when they are few);
 - an item is polled rarely early in its transition and often near the time transitions of
   that kind have been taking (learnt per phase), so completion is seen soon after it happens.
 
@@ -21,7 +25,7 @@ import random
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 from cloudinfer.clouds.errors import CloudError, Throttled
 
@@ -44,6 +48,9 @@ class Intervals:
 class ListResult(Generic[T]):
     items: list[T]
     calls: int  # List calls (pages) it took
+    # Where a listing of what changed after this one may start (the source's own notion,
+    # e.g. the newest update time seen); None: the source cannot list changes.
+    mark: object = None
 
 
 class Source(Protocol[T]):
@@ -68,6 +75,15 @@ class Source(Protocol[T]):
         ...
 
 
+class ChangeSource(Source[T], Protocol[T]):
+    """A source that can also list only the items changed since a listing's mark."""
+
+    async def list_changed(self, mark: object) -> ListResult[T]:
+        """Every item changed since `mark` (and maybe some before), with the next mark.
+        Items that vanished are not in it."""
+        ...
+
+
 class StaleSnapshot(CloudError):
     """The listing has been failing for longer than the snapshot may be trusted."""
 
@@ -84,8 +100,12 @@ class BatchObserver(Generic[T, K]):
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         max_age: float | None = None,
+        list_rate: float | None = None,
     ) -> None:
+        """`list_rate`: List pages per second a burst's listings may spend (a share of the
+        account's rate limit, so they never starve the creates they are following)."""
         self.name = name
+        self.list_rate = list_rate
         self._source = source
         self._notify = notify
         self.intervals = intervals
@@ -113,6 +133,9 @@ class BatchObserver(Generic[T, K]):
         self._task: asyncio.Task[None] | None = None
         self._next_full = clock()
         self.pages = 1  # pages the last full listing took
+        self._mark: object = None  # where the next changes-only listing starts
+        self._busy_listed = 0.0  # start of the last listing (full or of changes) in a burst
+        self._busy_pages = 1  # pages that listing took
         self._failures = 0  # consecutive failed steps
         self._retry_at = 0.0  # after a failure, no listing before this
 
@@ -214,6 +237,16 @@ class BatchObserver(Generic[T, K]):
             old = self._expected.get(key)
             self._expected[key] = seconds if old is None else 0.7 * old + 0.3 * seconds
 
+    def _overdue(self, key: str, now: float) -> bool:
+        """Followed for well past when its transition should have ended, with nothing seen:
+        it may have vanished, which only a full listing or a Describe can show."""
+        since = self._since.get(key)
+        if since is None:
+            return False
+        expected = self._expected.get(self._phase.get(key, "")) or self._expected.get("")
+        base = self._item_intervals(key).transitional
+        return now - since > 2 * (expected or base) + base
+
     def _forget_follow(self, key: str) -> None:
         self._since.pop(key, None)
         self._due.pop(key, None)
@@ -283,6 +316,7 @@ class BatchObserver(Generic[T, K]):
         changed += [k for k, item in seen.items() if self._set(k, item)]
         self.listed_at = started
         self.pages = result.calls
+        self._mark = result.mark
         recovered = self._stale_told
         self._stale_told = False
         for key in set(self._watchers) | set(self._since):
@@ -290,6 +324,21 @@ class BatchObserver(Generic[T, K]):
         tell = self._watchers if first or recovered else changed
         for key in list(tell):
             self._tell(key)
+
+    async def changes(self, source: ChangeSource[T]) -> None:
+        """List what changed since the last listing; tell the watchers of what changed.
+        What is not in it has not changed (or vanished: see `_overdue`)."""
+        started = self._clock()
+        result = await source.list_changed(self._mark)
+        self._mark = result.mark
+        self._busy_pages = result.calls
+        for item in result.items:
+            key = self._source.key_of(item)
+            self._looked[key] = started  # as good as a look at it alone
+            if self._set(key, item):
+                self._tell(key)
+            if key in self._watchers or key in self._since:
+                self._follow(key, started)
 
     async def look(self, keys: list[str]) -> None:
         """Describe just these items; tell the watchers of what changed."""
@@ -340,9 +389,26 @@ class BatchObserver(Generic[T, K]):
         return len(self._due) > self.pages
 
     def _next_busy_listing(self) -> float:
-        """A listing for many followed items: a transitional interval after the last one,
-        and never before a failed one's backoff is over."""
-        return max((self.listed_at or 0.0) + self.intervals.transitional, self._retry_at)
+        """A listing for many followed items: as soon as the last one's pages fit the list
+        rate (a cheap listing of changes: every second or so, so completions are seen
+        soon), at most a transitional interval after it, and never before a failed one's
+        backoff is over."""
+        last = max(self.listed_at or 0.0, self._busy_listed)
+        gap = self.intervals.transitional
+        if self.list_rate:
+            fast = max(0.5, gap / 5)
+            cheap = self._mark is not None and hasattr(self._source, "list_changed")
+            gap = max(fast if cheap else gap, self._busy_pages / self.list_rate)
+        return max(last + gap, self._retry_at)
+
+    def _busy_plan(self, now: float) -> tuple[bool, list[str]]:
+        """In a burst: list in full, or list what changed and Describe the few overdue."""
+        if self._mark is None or not hasattr(self._source, "list_changed"):
+            return True, []
+        overdue = [k for k in self._due if self._overdue(k, now)]
+        if len(overdue) > self.pages:
+            return True, []
+        return False, overdue
 
     def next_wake(self) -> float:
         """When something is due: the next full listing or the earliest item to look at."""
@@ -355,23 +421,31 @@ class BatchObserver(Generic[T, K]):
         or nothing ("idle"). Failures are recorded and reported, never raised."""
         now = self._clock()
         full = self.listed_at is None or now >= self._next_full
+        changes = False
         due: list[str] = []
         if not full and self._many():
             # Never list faster than the transitional interval; the items wait for it.
-            full = now >= self._next_busy_listing()
+            if now >= self._next_busy_listing():
+                full, due = self._busy_plan(now)
+                changes = not full
+                self._busy_listed = now
         elif not full:
             due = [k for k, t in self._due.items() if t <= now]  # a few: at most pages
-        if not full and not due:
+        if not full and not changes and not due:
             return "idle"
         try:
             if full:
                 await self.refresh()
+                self._busy_pages = self.pages
                 self._next_full = self._clock() + self._stable_delay()
             else:
-                await self.look(due)
+                if changes:
+                    await self.changes(cast(ChangeSource[T], self._source))
+                if due:
+                    await self.look(due)
             self._failures = 0
             self._last_exception = None
-            return "list" if full else "look"
+            return "list" if full else "changes" if changes else "look"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a listing that fails must not end the observer
@@ -388,9 +462,11 @@ class BatchObserver(Generic[T, K]):
                 else:
                     log.exception("observer %s: listing failed unexpectedly", self.name)
                 delay = min(60.0, self.intervals.transitional * 2 ** min(self._failures, 4))
-            self._next_full = self._retry_at = self._clock() + delay
+            self._retry_at = self._clock() + delay
+            if full:
+                self._next_full = self._retry_at
             for key in due:  # the backoff holds for them too: no retry storm
-                self._due[key] = max(self._due[key], self._next_full)
+                self._due[key] = max(self._due[key], self._retry_at)
             self._tell_if_stale()
             return "failed"
 

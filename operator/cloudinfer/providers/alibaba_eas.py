@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudinfer.adapters.base import OWNER_LABEL
@@ -16,17 +17,52 @@ from cloudinfer.observer.batch import BatchObserver, ListResult
 from cloudinfer.providers.base import Account, AccountKey, Notify, Provider
 
 KIND = "InferenceService"
+# How far before the newest UpdateTime already seen a changes-only listing starts again:
+# UpdateTime has whole seconds, and a change stamped a moment earlier may become visible a
+# moment later than one stamped after it.
+CHANGES_OVERLAP = timedelta(seconds=3)
+LIST_SHARE = 0.1  # of the account's rate limit, for the listings that follow a burst
+THE_BEGINNING = datetime.min.replace(tzinfo=UTC)
+
+
+def update_time(service: EasService) -> datetime | None:
+    try:
+        stamp = datetime.fromisoformat(service.update_time)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def newest(services: Iterable[EasService], mark: datetime) -> datetime:
+    return max((t for s in services if (t := update_time(s)) is not None), default=mark)
 
 
 class EasServices:
-    """The observer's view of one account's services: paged listing, Describe by name."""
+    """The observer's view of one account's services: paged listing, Describe by name, and
+    a listing of what changed (newest UpdateTime first, stopping at the last mark)."""
 
     def __init__(self, client: EasClient) -> None:
         self.client = client
 
     async def list_all(self) -> ListResult[EasService]:
         services, calls = await self.client.list_all_services()
-        return ListResult(services, calls)
+        return ListResult(services, calls, mark=newest(services, THE_BEGINNING))
+
+    async def list_changed(self, mark: object) -> ListResult[EasService]:
+        assert isinstance(mark, datetime)
+        since = mark - CHANGES_OVERLAP if mark > THE_BEGINNING + CHANGES_OVERLAP else mark
+        services: list[EasService] = []
+        page = 1
+        while True:
+            result = await self.client.list_services(page, sort="UpdateTime", order="desc")
+            services.extend(result.services)
+            if not result.services or len(services) >= result.total_count:
+                break
+            oldest = update_time(result.services[-1])
+            if oldest is not None and oldest < since:
+                break
+            page += 1
+        return ListResult(services, page, mark=newest(services, mark))
 
     async def describe(self, key: str) -> EasService | None:
         try:
@@ -51,7 +87,7 @@ def open_account(key: AccountKey, creds: Credentials, notify: Notify) -> Account
     limiter = RateLimiter(key.qps, key.burst)
     client = EasClient(key.region, creds, endpoint=key.endpoint, limiter=limiter)
     observer: BatchObserver[EasService, Hashable] = BatchObserver(
-        key.short, EasServices(client), notify, key.intervals
+        key.short, EasServices(client), notify, key.intervals, list_rate=LIST_SHARE * key.qps
     )
     observers: dict[str, BatchObserver[Any, Hashable]] = {KIND: observer}
     adapter = EasInferenceServiceAdapter(client, observer)

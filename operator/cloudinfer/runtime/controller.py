@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from cloudinfer import conditions
 from cloudinfer.adapters.base import CreatePending, ManagedResource
 from cloudinfer.api.kinds import GROUP, ManagedKind, managed_kind
-from cloudinfer.clouds.ratelimit import patience
+from cloudinfer.clouds.ratelimit import Parked, admission, patience
 from cloudinfer.kube import Kube
 from cloudinfer.observer.batch import BatchObserver, Intervals
 from cloudinfer.providers.accounts import AccountPool
@@ -39,6 +39,7 @@ from cloudinfer.reconcile.managed import (
     report,
 )
 from cloudinfer.runtime.cache import Key, ObjectCache, secret_facts
+from cloudinfer.runtime.events import EventSink
 from cloudinfer.runtime.gate import AccountGate
 from cloudinfer.runtime.queue import WorkQueue
 from cloudinfer.runtime.resolve import (
@@ -94,6 +95,7 @@ class Runtime:
         self.resync = resync
         self._rng = rng or random.Random()
         self.queue: WorkQueue[Key] = WorkQueue(self.reconcile, workers=workers)
+        self.events = EventSink(kube.post_event)
         self.objects = ObjectCache(OWN_ANNOTATIONS)
         self.accounts = AccountPool(self._wake)
         self.gate: AccountGate[Key] = AccountGate(max(1, workers // 2), self.queue.add)
@@ -108,14 +110,17 @@ class Runtime:
     # -- life --------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.events.start()
         self.queue.start()
 
     async def stop(self) -> None:
         await self.queue.stop()
+        await self.events.stop()
         await self.accounts.close()
 
     def _wake(self, key: Hashable) -> None:
-        self.queue.add(key)  # type: ignore[arg-type]
+        """The observer saw this resource's cloud item change."""
+        self.queue.add(key, urgent=True)  # type: ignore[arg-type]
 
     # -- what the watches say ----------------------------------------------------------------
 
@@ -239,6 +244,7 @@ class Runtime:
             self.objects,
             self._secrets,
             self._wrote_secret,
+            self.events,
         )
         base = ManagedResource(
             kind=kind_name,
@@ -302,23 +308,31 @@ class Runtime:
         self._watch(key, observer, item, intervals)
         if not observer.ready and not observer.errors:
             return None  # the account's first listing wakes every resource waiting on it
-        if not self.gate.enter(account.key, key):
-            return None  # parked: woken when a slot of this account frees
+        inside = False
+
+        def admit() -> bool:
+            """A slot of the account, taken at the first cloud call (and kept to the end)."""
+            nonlocal inside
+            inside = inside or self.gate.enter(account.key, key)
+            return inside
+
+        reconciler = Reconciler(
+            kind,
+            adapter,
+            writer,
+            resolved.provider.context(resolved.config),
+            retry_base=intervals.transitional,
+            failures=self.failures,
+            rng=self._rng,
+        )
         try:
-            with patience(LIMITER_PATIENCE):
-                reconciler = Reconciler(
-                    kind,
-                    adapter,
-                    writer,
-                    resolved.provider.context(resolved.config),
-                    retry_base=intervals.transitional,
-                    failures=self.failures,
-                    rng=self._rng,
-                )
-                after = await reconciler.reconcile(resource)
+            with patience(LIMITER_PATIENCE), admission(admit):
+                return await reconciler.reconcile(resource)
+        except Parked:
+            return None  # woken when a slot of this account frees
         finally:
-            self.gate.leave(account.key)
-        return after
+            if inside:
+                self.gate.leave(account.key)
 
     async def _blocked(
         self, kind: ManagedKind, writer: KubeWriter, resource: ManagedResource, blocked: Blocked

@@ -25,6 +25,7 @@ RECONCILE_SECONDS = Histogram(
     "Time spent in one reconcile.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+URGENT_LEAD = 1e9  # seconds: an urgent key sorts before any key due in normal time
 QUEUE_DEPTH = Gauge("cloudinfer_workqueue_depth", "Keys waiting in the work queue.")
 
 
@@ -51,8 +52,14 @@ class WorkQueue(Generic[K]):
         self._tasks: list[asyncio.Task[None]] = []
         self.processed = 0
 
-    def add(self, key: K, delay: float = 0.0) -> None:
-        when = self._clock() + max(0.0, delay)
+    def add(self, key: K, delay: float = 0.0, urgent: bool = False) -> None:
+        """Work on `key` after `delay`. `urgent` keys go before every key due normally:
+        news from the cloud (a service turned Running) must not wait behind a backlog of
+        creates. They are bounded by how fast the cloud changes, so they cannot starve it."""
+        when = self._clock() + max(0.0, delay) - (URGENT_LEAD if urgent else 0.0)
+        self._push(key, when)
+
+    def _push(self, key: K, when: float) -> None:
         if key in self._active:
             self._again[key] = min(when, self._again.get(key, when))
             return
@@ -125,6 +132,6 @@ class WorkQueue(Generic[K]):
                 self.processed += 1
             again = self._again.pop(key, None)
             if again is not None:
-                self.add(key, max(0.0, again - self._clock()))
+                self._push(key, again)
             if delay is not None:
                 self.add(key, delay)

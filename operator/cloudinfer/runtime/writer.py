@@ -21,6 +21,7 @@ from cloudinfer.runtime.cache import (
     SecretFacts,
     data_digest,
 )
+from cloudinfer.runtime.events import EventSink
 
 
 class KubeWriter:
@@ -33,8 +34,10 @@ class KubeWriter:
         objects: ObjectCache,
         secrets: Callable[[str, str], SecretFacts | None],
         wrote_secret: Callable[[str, str, str], None],
+        events: EventSink,
     ) -> None:
         self.kube, self.info, self.key, self.body = kube, info, key, body
+        self._events = events
         self._objects, self._secrets, self._wrote_secret = objects, secrets, wrote_secret
 
     @property
@@ -110,4 +113,4 @@ class KubeWriter:
         )
 
     async def event(self, resource: ManagedResource, type_: str, reason: str, message: str) -> None:
-        await self.kube.post_event(self.body, type_, reason, message)
+        self._events.emit(self.body, type_, reason, message)

@@ -85,6 +85,35 @@ def test_filters_and_changing_orders_still_answer_correctly() -> None:
     assert listed(sort="Status", descending=False, size=1) == (["labelled"], 31)
 
 
+def test_newest_changes_first_costs_a_page_and_follows_every_change() -> None:
+    """Sort=UpdateTime, Order=desc is how the operator lists only what changed: it must be
+    O(page) and move each service to the front when its status or config changes."""
+    s, clock = store()
+    names = fill(s, N)
+    clock.now += 10
+    s.get(ACCOUNT, "r", names[0])  # everything is Running: settle it outside the count
+    s.update(ACCOUNT, "r", names[7], {"metadata": {"instance": 2}}, replace=False)
+    clock.now += 1
+    s.create(ACCOUNT, "r", config("newest", instances=1), {}, "")
+
+    def newest(size: int, count: int = N + 1) -> list[str]:
+        before = s.advanced
+        services, total = s.list_services(ACCOUNT, ListQuery(size=size, sort="UpdateTime"))
+        assert total == count and s.advanced - before <= len(services) + 2  # + what fell due
+        return [svc.name for svc in services]
+
+    assert newest(2) == ["newest", names[7]]
+    clock.now += 10  # both settle: Running, stamped when that happened (update 2 s, deploy 4 s)
+    assert newest(2) == ["newest", names[7]]
+    clock.now += 1
+    s.update(ACCOUNT, "r", names[7], {"metadata": {"instance": 3}}, replace=False)
+    assert newest(2) == [names[7], "newest"]
+    s.delete(ACCOUNT, "r", names[9])
+    assert newest(1) == [names[9]]
+    clock.now += 10
+    assert names[9] not in newest(3, count=N)
+
+
 @pytest.fixture
 def crowded() -> Iterator[EmulatorThread]:
     """An emulator whose default account holds N settled services."""

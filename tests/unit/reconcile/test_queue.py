@@ -51,3 +51,25 @@ async def test_requeue_after_delay_and_errors_retry() -> None:
     assert "later" not in seen
     await async_wait_for(lambda: "later" in seen, 5, "the delayed key")
     await queue.stop()
+
+
+async def test_urgent_keys_go_before_a_backlog() -> None:
+    """News from the cloud is not queued behind 100 keys waiting their turn."""
+    seen: list[str] = []
+    gate = asyncio.Event()
+
+    async def work(key: str) -> None:
+        await gate.wait()
+        seen.append(key)
+
+    queue: WorkQueue[str] = WorkQueue(work, workers=1)
+    for i in range(100):
+        queue.add(f"backlog-{i}")
+    queue.add("news", urgent=True)
+    queue.add("backlog-5", urgent=True)  # a waiting key made urgent moves up too
+    queue.start()
+    gate.set()
+    await async_wait_for(lambda: len(seen) == 101, 5, "all done")
+    assert set(seen[:2]) == {"news", "backlog-5"}
+    assert len(seen) == len(set(seen))
+    await queue.stop()

@@ -125,8 +125,13 @@ def name_key(svc: Service) -> tuple[str, ...]:
     return (svc.name, svc.region)
 
 
+def updated_key(svc: Service) -> tuple[str, ...]:
+    """The UpdateTime order (to the second, then the name): indexed, moved on each change."""
+    return (rfc3339(svc.updated), svc.name, svc.region)
+
+
 def changing_key(sort: str, svc: Service) -> tuple[str, ...]:
     """Orders by what changes during a service's life (sorted per request, not indexed)."""
     if sort == "UpdateTime":
-        return (rfc3339(svc.updated), svc.name, svc.region)
+        return updated_key(svc)
     return (svc.status, svc.name, svc.region)

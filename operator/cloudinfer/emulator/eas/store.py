@@ -6,9 +6,10 @@ are nevertheless unique per region across accounts, so creating or cloning to a 
 else holds is refused (403 Forbidden.PrivilegeCheckFailed) without saying anything more.
 
 Cost per request, with N services in the store:
-  * listing is O(page) in CreateTime or ServiceName order without filters (each account keeps
-    its services in ordered indexes keyed by those); filters and the orders by changing
-    fields (UpdateTime, Status) scan the caller's services, still without rendering them;
+  * listing is O(page) in CreateTime, ServiceName or UpdateTime order without filters (each
+    account keeps its services in ordered indexes keyed by those; a service moves in the
+    UpdateTime index when it changes); filters and the Status order scan the caller's
+    services, still without rendering them;
   * time moves on only for the services that are due (a heap keyed by the instant each one
     changes status next) and for those the request itself returns;
   * a mutation marks the state dirty (`on_change`); writing it is persist.StateFile's job.
@@ -35,6 +36,7 @@ from cloudinfer.emulator.eas.listing import (
     changing_key,
     created_key,
     name_key,
+    updated_key,
 )
 from cloudinfer.emulator.eas.service import Service, Timing, merge_config
 from cloudinfer.emulator.index import SortedIndex
@@ -51,6 +53,9 @@ class AccountServices:
     def __init__(self) -> None:
         self.by_created: SortedIndex[Service] = SortedIndex()
         self.by_name: SortedIndex[Service] = SortedIndex()
+        # UpdateTime moves: each service's key is remembered so it can be moved with it.
+        self.by_updated: SortedIndex[Service] = SortedIndex()
+        self._updated_keys: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.by_created)
@@ -58,13 +63,31 @@ class AccountServices:
     def add(self, svc: Service) -> None:
         self.by_created.add(created_key(svc), svc)
         self.by_name.add(name_key(svc), svc)
+        key = updated_key(svc)
+        self.by_updated.add(key, svc)
+        self._updated_keys[(svc.region, svc.name)] = key
 
     def remove(self, svc: Service) -> None:
         self.by_created.remove(created_key(svc))
         self.by_name.remove(name_key(svc))
+        self.by_updated.remove(self._updated_keys.pop((svc.region, svc.name)))
+
+    def touch(self, svc: Service) -> None:
+        """After `svc` may have changed: keep its UpdateTime position true."""
+        old = self._updated_keys.get((svc.region, svc.name))
+        new = updated_key(svc)
+        if old is None or old == new:
+            return
+        self.by_updated.remove(old)
+        self.by_updated.add(new, svc)
+        self._updated_keys[(svc.region, svc.name)] = new
 
     def index(self, sort: str) -> SortedIndex[Service] | None:
-        return {"CreateTime": self.by_created, "ServiceName": self.by_name}.get(sort)
+        return {
+            "CreateTime": self.by_created,
+            "ServiceName": self.by_name,
+            "UpdateTime": self.by_updated,
+        }.get(sort)
 
 
 def _validate(config: Any, name_required: bool = True) -> dict[str, Any]:
@@ -128,6 +151,12 @@ class EasStore:
         svc.advance(now)
         if svc.gone:
             self._forget(svc)
+        else:
+            self._touch(svc)
+
+    def _touch(self, svc: Service) -> None:
+        if self._services.get((svc.region, svc.name)) is svc:
+            self._accounts[svc.account].touch(svc)
 
     def _advance_due(self) -> float:
         """Move on the services whose status changes by now; the rest cannot have changed
@@ -164,6 +193,7 @@ class EasStore:
     def _changed(self, svc: Service) -> Service:
         """After an operation on `svc`: its next change is due at a new time, and the state
         needs writing."""
+        self._touch(svc)
         self._schedule(svc)
         self.on_change()
         return svc

@@ -139,13 +139,18 @@ class EasClient:
         return EasService.from_api(data)
 
     async def list_services(
-        self, page: int = 1, page_size: int = PAGE_SIZE, **filters: str
+        self,
+        page: int = 1,
+        page_size: int = PAGE_SIZE,
+        sort: str = "CreateTime",
+        order: str = "asc",
+        **filters: str,
     ) -> ServicePage:
         query = {
             "PageNumber": str(page),
             "PageSize": str(page_size),
-            "Sort": "CreateTime",
-            "Order": "asc",
+            "Sort": sort,
+            "Order": order,
             **{k: v for k, v in filters.items() if v},
         }
         data = await self._call(
