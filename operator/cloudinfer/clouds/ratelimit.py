@@ -7,10 +7,12 @@ that must not hold its task for long (a reconcile worker) sets `patience`: a slo
 away than that is not taken, and `Throttled(local=True)` tells the caller how long to come
 back after, so one throttled account never holds the workers other accounts need.
 
-A reconcile may also need `admission` before its first call to an account (the runtime's
-per-account gate): refused, the call raises `Parked` before anything is sent, and the
-reconcile ends there, to be run again when the account has room. Work that needs no cloud
-call (writing a status the observer brought) is never held behind a busy account."""
+A reconcile may also need `admission` for each call to an account (the runtime's per-account
+gate: how many of its calls may be in flight at once). Refused at its first call, the call
+raises `Parked` before anything is sent and the reconcile ends there, to be run again when the
+account has room. Work that needs no cloud call (writing a status the observer brought) is
+never held behind a busy account, and a slot is held for a call, not for the Kubernetes
+writes around it."""
 
 from __future__ import annotations
 
@@ -19,27 +21,51 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from typing import Protocol
 
 from cloudinfer.clouds.errors import Throttled
 
 _patience: ContextVar[float | None] = ContextVar("cloudinfer_limiter_patience", default=None)
-_admit: ContextVar[Callable[[], bool] | None] = ContextVar(
-    "cloudinfer_limiter_admission", default=None
-)
 
 
 class Parked(Exception):
     """The call was not sent: its account has no room for this task's work now."""
 
 
+class Admission(Protocol):
+    def enter(self) -> bool:
+        """A slot for one call; False: none now (the caller is parked)."""
+        ...
+
+    def leave(self) -> None: ...
+
+
+_admission: ContextVar[Admission | None] = ContextVar("cloudinfer_admission", default=None)
+
+
 @contextlib.contextmanager
-def admission(admit: Callable[[], bool]) -> Iterator[None]:
-    """Within this block, every call first asks `admit()`; False raises `Parked`."""
-    token = _admit.set(admit)
+def admission(gate: Admission) -> Iterator[None]:
+    """Within this block, every call holds a slot of `gate` while it is in flight."""
+    token = _admission.set(gate)
     try:
         yield
     finally:
-        _admit.reset(token)
+        _admission.reset(token)
+
+
+@contextlib.contextmanager
+def admitted() -> Iterator[None]:
+    """Around one call: a slot of the current admission, if any; `Parked` when refused."""
+    gate = _admission.get()
+    if gate is None:
+        yield
+        return
+    if not gate.enter():
+        raise Parked()
+    try:
+        yield
+    finally:
+        gate.leave()
 
 
 @contextlib.contextmanager
@@ -81,9 +107,6 @@ class RateLimiter:
         return self._slot(now) - now
 
     async def acquire(self) -> None:
-        admit = _admit.get()
-        if admit is not None and not admit():
-            raise Parked()
         now = self._clock()
         slot = self._slot(now)
         wait = slot - now

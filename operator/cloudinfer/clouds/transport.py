@@ -15,7 +15,7 @@ import httpx
 
 from cloudinfer.clouds.errors import CloudError, Throttled, TransportError
 from cloudinfer.clouds.metrics import CLOUD_LATENCY, CLOUD_REQUESTS, CLOUD_RETRIES
-from cloudinfer.clouds.ratelimit import RateLimiter
+from cloudinfer.clouds.ratelimit import RateLimiter, admitted
 from cloudinfer.clouds.retry import RetryPolicy
 
 
@@ -89,6 +89,10 @@ class Transport:
                     await asyncio.sleep(self.policy.backoff(attempt))
 
     async def _attempt(self, request: CloudRequest) -> dict[str, Any]:
+        with admitted():  # a slot of the account's gate while the call is in flight
+            return await self._send(request)
+
+    async def _send(self, request: CloudRequest) -> dict[str, Any]:
         try:
             await self.limiter.acquire()
         except Throttled as refused:

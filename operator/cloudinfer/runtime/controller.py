@@ -308,14 +308,7 @@ class Runtime:
         self._watch(key, observer, item, intervals)
         if not observer.ready and not observer.errors:
             return None  # the account's first listing wakes every resource waiting on it
-        inside = False
-
-        def admit() -> bool:
-            """A slot of the account, taken at the first cloud call (and kept to the end)."""
-            nonlocal inside
-            inside = inside or self.gate.enter(account.key, key)
-            return inside
-
+        slot = _Slot(self.gate, account.key, key)
         reconciler = Reconciler(
             kind,
             adapter,
@@ -326,13 +319,10 @@ class Runtime:
             rng=self._rng,
         )
         try:
-            with patience(LIMITER_PATIENCE), admission(admit):
+            with patience(LIMITER_PATIENCE), admission(slot):
                 return await reconciler.reconcile(resource)
         except Parked:
             return None  # woken when a slot of this account frees
-        finally:
-            if inside:
-                self.gate.leave(account.key)
 
     async def _blocked(
         self, kind: ManagedKind, writer: KubeWriter, resource: ManagedResource, blocked: Blocked
@@ -363,6 +353,22 @@ class Runtime:
         event = ("Warning", reason, message) if new_reason else None
         verdict = Verdict(ready=(False, reason, message), synced=(False, reason, message))
         await report(kind, writer, resource, verdict, event=event)
+
+
+class _Slot:
+    """One reconcile's admission to its account's gate, for each cloud call it makes."""
+
+    def __init__(self, gate: AccountGate[Key], account: Hashable, key: Key) -> None:
+        self.gate, self.account, self.key = gate, account, key
+        self.used = False
+
+    def enter(self) -> bool:
+        entered = self.gate.enter(self.account, self.key, admitted_before=self.used)
+        self.used = self.used or entered
+        return entered
+
+    def leave(self) -> None:
+        self.gate.leave(self.account)
 
 
 def _with_spec(base: ManagedResource, spec: Any, **changes: Any) -> ManagedResource:

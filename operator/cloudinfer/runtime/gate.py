@@ -1,4 +1,4 @@
-"""At most `limit` reconciles in flight per cloud account. A key that finds its account
+"""At most `limit` reconciles calling one cloud account at a time. A key that finds its account
 full is parked, not held by a worker, and woken when a slot frees: one slow account can
 never occupy every worker while other accounts' resources wait.
 
@@ -24,9 +24,12 @@ class AccountGate(Generic[K]):
         self._is_parked: set[K] = set()  # membership in O(1): thousands may wait in a burst
         self._woken: dict[K, Hashable] = {}  # woken from a parked queue, not yet back
 
-    def enter(self, account: Hashable, key: K) -> bool:
+    def enter(self, account: Hashable, key: K, admitted_before: bool = False) -> bool:
+        """A slot for `key`'s call to `account`, or False (and `key` parked). A key whose
+        reconcile already made a call gets one regardless: parking it half-way would waste
+        what it did, and only keys that have not started can be waiting on it."""
         self._woken.pop(key, None)
-        if self._inside.get(account, 0) >= self.limit:
+        if self._inside.get(account, 0) >= self.limit and not admitted_before:
             if key not in self._is_parked:
                 self._parked.setdefault(account, deque()).append(key)
                 self._is_parked.add(key)

@@ -113,4 +113,10 @@ class KubeWriter:
         )
 
     async def event(self, resource: ManagedResource, type_: str, reason: str, message: str) -> None:
-        self._events.emit(self.body, type_, reason, message)
+        meta = self._meta
+        about = {  # what an Event names, not the whole object: it may wait a while
+            "apiVersion": self.body.get("apiVersion"),
+            "kind": self.body.get("kind"),
+            "metadata": {k: meta.get(k) for k in ("name", "namespace", "uid")},
+        }
+        self._events.emit(about, type_, reason, message)

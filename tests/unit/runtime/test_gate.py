@@ -27,3 +27,15 @@ def test_a_wake_up_not_used_goes_to_the_next_key() -> None:
     assert woken == ["gone"]
     gate.settle("gone")  # deleted meanwhile: its reconcile never entered
     assert woken == ["gone", "waiting"] and gate.enter("acct", "waiting")
+
+
+def test_a_key_that_already_called_is_never_parked_half_way() -> None:
+    woken: list[str] = []
+    gate: AccountGate[str] = AccountGate(1, woken.append)
+    assert gate.enter("acct", "a")
+    assert not gate.enter("acct", "b")  # b has not started: it waits
+    assert gate.enter("acct", "c", admitted_before=True)  # c is mid-way: it goes on
+    gate.leave("acct")
+    gate.leave("acct")
+    assert woken == ["b"]
+    assert gate.enter("acct", "b")
