@@ -517,7 +517,16 @@ async def report(
         await writer.event(res, *event)
         return
     new_phase = status.get("phase")
-    if obs is not None and obs.exists and new_phase and new_phase != old_phase:
+    # The first sight of a resource mid-transition (ours, just created: CreatedExternal said
+    # so) is not news; a settled phase (Running, Failed, an adopted service's) is.
+    first_and_moving = old_phase is None and obs is not None and obs.transitional
+    if (
+        obs is not None
+        and obs.exists
+        and new_phase
+        and new_phase != old_phase
+        and not (first_and_moving)
+    ):
         type_ = "Warning" if new_phase == "Failed" else "Normal"
         await writer.event(res, type_, str(new_phase), str(status.get("message") or ""))
 

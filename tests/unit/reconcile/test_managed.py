@@ -163,6 +163,18 @@ async def test_finalizer_and_name_are_written_before_create() -> None:
     assert "status" not in writer.log
 
 
+async def test_first_sight_of_our_new_service_is_not_an_event_but_running_is() -> None:
+    """After a create, CreatedExternal said it: the first status (Creating) adds no Event;
+    the phase it settles in does."""
+    creating = replace(RUNNING, phase="Creating", transitional=True, progress=0)
+    seen = replace(res(), finalizers=(FINALIZER,), annotations={EXTERNAL_NAME: "n"})
+    writer, _ = await run(seen, FakeAdapter([creating]))
+    assert writer.status["phase"] == "Creating"
+    assert not [e for e in writer.log if isinstance(e, tuple) and e[0] == "event"]
+    writer, _ = await run(replace(seen, status=dict(writer.status)), FakeAdapter([RUNNING]))
+    assert ("event", "Running") in writer.log
+
+
 async def test_conflict_is_adopted_only_when_it_carries_our_uid() -> None:
     ours = FakeAdapter([ABSENT, RUNNING], create_error=errors.Conflict("exists"))
     writer, _ = await run(res(), ours)
