@@ -251,7 +251,7 @@ def test_restart_costs_one_listing_and_no_writes(
         stop_process(restarted)
     before_second = [c for c in calls if c["time"] < first + 6]
     assert {c["operation"] for c in before_second} == {"ListServices"}, before_second
-    assert len(before_second) == 1  # six services: one page
+    assert len(before_second) == 2  # the changes mark's one-item probe; six services: a page
     after = {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in items()}
     assert after == versions, "the restart wrote to the InferenceServices"
     assert cp_secrets(api, ns) == secret_versions, "the restart rewrote connection Secrets"

@@ -236,9 +236,18 @@ class ChangeSource(FakeSource):
         self.items.pop(name, None)
         self.changed_at.pop(name, None)
 
+    during_listing: list[Item] = field(default_factory=list)  # changes between its pages
+
+    async def newest_mark(self) -> object:
+        self.pages += 1
+        return self.seq
+
     async def list_all(self) -> ListResult[Item]:
-        result = await super().list_all()
-        return ListResult(result.items, result.calls, mark=self.seq)
+        result = await super().list_all()  # what the pages showed...
+        for item in self.during_listing:  # ...while these changed after their page was read
+            self.put(item)
+        self.during_listing.clear()
+        return result
 
     async def list_changed(self, mark: object) -> ListResult[Item]:
         assert isinstance(mark, int)
@@ -256,7 +265,7 @@ async def test_a_burst_is_followed_by_listing_what_changed_not_everything() -> N
     for i in range(2000):
         source.put(Item(f"s{i}", "ok"))
     observer, notified, clock = make(source)
-    assert await observer.step() == "list" and source.pages == 20
+    assert await observer.step() == "list" and source.pages == 21  # the mark's probe + 20
     start = clock.now
     for i in range(500):
         observer.watch(f"n{i}", f"n{i}")
@@ -269,7 +278,7 @@ async def test_a_burst_is_followed_by_listing_what_changed_not_everything() -> N
     await run_until(observer, clock, start + 20)
     assert sorted(set(notified)) == sorted(f"n{i}" for i in range(500))
     assert source.listings == 1 and source.changes_passes >= 2
-    assert source.pages <= 20 + 15, source.pages  # 5 pages created, 5 pages Running, + empty
+    assert source.pages <= 20 + 16, source.pages  # 5 pages created, 5 Running, probe, empty
     assert not source.describes
     assert all(observer.knows(f"n{i}") for i in range(500))
 
@@ -312,3 +321,22 @@ async def test_a_burst_never_spends_more_than_the_list_rate_on_full_listings() -
         observer.invalidate(f"n{i}", created=True)
     await run_until(observer, clock, clock.now + 60)
     assert 2 <= source.listings - 1 <= 3, source.listings  # every 5 s would be 11
+
+
+async def test_a_change_made_while_a_full_listing_pages_is_not_lost() -> None:
+    """The mark a changes-only listing starts from is taken before the full listing: an item
+    that changed after its page was read is in the next listing of changes."""
+    source = ChangeSource(per_page=2)
+    for name in "abcde":
+        source.put(Item(name, "Creating"))
+    observer, notified, clock = make(source)
+    for name in "abcde":
+        observer.watch(name, name)
+        observer.invalidate(name, created=True)
+    source.during_listing = [Item("a", "ok")]
+    assert await observer.step() == "list"
+    assert observer.get("a") == Item("a", "Creating")  # what its page said
+    notified.clear()
+    await run_until(observer, clock, clock.now + 6)  # the next burst listing: 5 s later
+    assert source.listings == 1 and source.changes_passes >= 1
+    assert observer.get("a") == Item("a", "ok") and "a" in notified

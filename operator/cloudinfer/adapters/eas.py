@@ -27,6 +27,7 @@ from cloudinfer.adapters.drift import compare
 from cloudinfer.api.inferenceservice import EasAutoscaling, InferenceServiceSpec
 from cloudinfer.clouds.alibaba.eas import EasClient, EasService
 from cloudinfer.clouds.errors import CloudError, NotFound, ServerError, TransportError
+from cloudinfer.clouds.ratelimit import Parked
 from cloudinfer.observer.batch import BatchObserver
 
 PHASES = {
@@ -301,8 +302,12 @@ class EasInferenceServiceAdapter:
         recorded: dict[str, Any] = {}
         try:
             await self._update(resource, observation, recorded)
-        finally:  # an update is several calls: a failure may follow a change
+        except Parked:  # only a reconcile's first call is refused: nothing was sent
+            raise
+        except BaseException:  # an update is several calls: a failure may follow a change
             self.observer.invalidate(resource.external_name)
+            raise
+        self.observer.invalidate(resource.external_name)
         return recorded
 
     async def _update(

@@ -48,8 +48,8 @@ class Intervals:
 class ListResult(Generic[T]):
     items: list[T]
     calls: int  # List calls (pages) it took
-    # Where a listing of what changed after this one may start (the source's own notion,
-    # e.g. the newest update time seen); None: the source cannot list changes.
+    # For a listing of changes: where the next one may start (the source's own notion, e.g.
+    # the newest update time seen).
     mark: object = None
 
 
@@ -78,10 +78,22 @@ class Source(Protocol[T]):
 class ChangeSource(Source[T], Protocol[T]):
     """A source that can also list only the items changed since a listing's mark."""
 
+    async def newest_mark(self) -> object:
+        """The mark of the newest change now (one call). Taken before a full listing: a
+        mark read off the listing's own pages would skip what changed on early pages while
+        later ones were read."""
+        ...
+
     async def list_changed(self, mark: object) -> ListResult[T]:
         """Every item changed since `mark` (and maybe some before), with the next mark.
         Items that vanished are not in it."""
         ...
+
+
+def _is_change_source(source: object) -> bool:
+    return callable(getattr(source, "list_changed", None)) and callable(
+        getattr(source, "newest_mark", None)
+    )
 
 
 class StaleSnapshot(CloudError):
@@ -133,6 +145,7 @@ class BatchObserver(Generic[T, K]):
         self._task: asyncio.Task[None] | None = None
         self._next_full = clock()
         self.pages = 1  # pages the last full listing took
+        self._changes_listable = _is_change_source(source)
         self._mark: object = None  # where the next changes-only listing starts
         self._busy_listed = 0.0  # start of the last listing (full or of changes) in a burst
         self._busy_pages = 1  # pages that listing took
@@ -309,6 +322,9 @@ class BatchObserver(Generic[T, K]):
     async def refresh(self) -> None:
         """List everything once; tell the watchers of what changed."""
         started = self._clock()
+        mark = None
+        if self._changes_listable:
+            mark = await cast(ChangeSource[T], self._source).newest_mark()
         result = await self._source.list_all()
         first = self.listed_at is None
         seen: dict[str, T] = {self._source.key_of(item): item for item in result.items}
@@ -316,7 +332,7 @@ class BatchObserver(Generic[T, K]):
         changed += [k for k, item in seen.items() if self._set(k, item)]
         self.listed_at = started
         self.pages = result.calls
-        self._mark = result.mark
+        self._mark = mark
         recovered = self._stale_told
         self._stale_told = False
         for key in set(self._watchers) | set(self._since):
@@ -334,10 +350,10 @@ class BatchObserver(Generic[T, K]):
         self._busy_pages = result.calls
         for item in result.items:
             key = self._source.key_of(item)
-            self._looked[key] = started  # as good as a look at it alone
             if self._set(key, item):
                 self._tell(key)
             if key in self._watchers or key in self._since:
+                self._looked[key] = started  # as good as a look at it alone
                 self._follow(key, started)
 
     async def look(self, keys: list[str]) -> None:
@@ -384,28 +400,29 @@ class BatchObserver(Generic[T, K]):
             await asyncio.wait_for(self._wake.wait(), delay)
 
     def _many(self) -> bool:
-        """More items followed than the listing has pages: listing them all at once, once
-        per transitional interval, is cheaper than a Describe each (a burst of creates)."""
+        """More items followed than the listing has pages: listing (what changed, or all)
+        is cheaper than a Describe each (a burst of creates)."""
         return len(self._due) > self.pages
 
     def _next_busy_listing(self) -> float:
-        """A listing for many followed items: as soon as the last one's pages fit the list
-        rate (a cheap listing of changes: every second or so, so completions are seen
-        soon), at most a transitional interval after it, and never before a failed one's
+        """A listing for many followed items: a transitional interval after the last one, or
+        every second or so when only changes are listed (completions are seen soon); never
+        sooner than the last one's calls fit the list rate, and never before a failed one's
         backoff is over."""
         last = max(self.listed_at or 0.0, self._busy_listed)
         gap = self.intervals.transitional
         if self.list_rate:
             fast = max(0.5, gap / 5)
-            cheap = self._mark is not None and hasattr(self._source, "list_changed")
+            cheap = self._mark is not None and self._changes_listable
             gap = max(fast if cheap else gap, self._busy_pages / self.list_rate)
         return max(last + gap, self._retry_at)
 
     def _busy_plan(self, now: float) -> tuple[bool, list[str]]:
         """In a burst: list in full, or list what changed and Describe the few overdue."""
-        if self._mark is None or not hasattr(self._source, "list_changed"):
+        if self._mark is None or not self._changes_listable:
             return True, []
-        overdue = [k for k in self._due if self._overdue(k, now)]
+        # Overdue and due again: a Describe each, at most one per item per its own interval.
+        overdue = [k for k, t in self._due.items() if t <= now and self._overdue(k, now)]
         if len(overdue) > self.pages:
             return True, []
         return False, overdue
@@ -417,14 +434,15 @@ class BatchObserver(Generic[T, K]):
         return min([self._full_due(), *self._due.values()])
 
     async def step(self) -> str:
-        """Do what is due now: a full listing ("list"), Describe the due items ("look"),
-        or nothing ("idle"). Failures are recorded and reported, never raised."""
+        """Do what is due now: a full listing ("list"), a listing of changes and Describes
+        of overdue items ("changes"), Describe the due items ("look"), or nothing ("idle").
+        Failures are recorded and reported, never raised."""
         now = self._clock()
         full = self.listed_at is None or now >= self._next_full
         changes = False
         due: list[str] = []
         if not full and self._many():
-            # Never list faster than the transitional interval; the items wait for it.
+            # The items wait for the next burst listing (its cadence: _next_busy_listing).
             if now >= self._next_busy_listing():
                 full, due = self._busy_plan(now)
                 changes = not full
@@ -441,6 +459,7 @@ class BatchObserver(Generic[T, K]):
             else:
                 if changes:
                     await self.changes(cast(ChangeSource[T], self._source))
+                    self._busy_pages += len(due)  # the list rate pays for those too
                 if due:
                     await self.look(due)
             self._failures = 0

@@ -46,7 +46,11 @@ class EasServices:
 
     async def list_all(self) -> ListResult[EasService]:
         services, calls = await self.client.list_all_services()
-        return ListResult(services, calls, mark=newest(services, THE_BEGINNING))
+        return ListResult(services, calls)
+
+    async def newest_mark(self) -> object:
+        page = await self.client.list_services(1, 1, sort="UpdateTime", order="desc")
+        return newest(page.services, THE_BEGINNING)
 
     async def list_changed(self, mark: object) -> ListResult[EasService]:
         assert isinstance(mark, datetime)
@@ -62,7 +66,8 @@ class EasServices:
             if oldest is not None and oldest < since:
                 break
             page += 1
-        return ListResult(services, page, mark=newest(services, mark))
+        # Never back: the newest service may have been deleted since the last mark.
+        return ListResult(services, page, mark=max(mark, newest(services, mark)))
 
     async def describe(self, key: str) -> EasService | None:
         try:

@@ -1,7 +1,8 @@
 """Events posted off the reconcile path, as client-go's recorder does: a reconcile hands an
 Event over and goes on; a few posters send them. An Event is a courtesy, not part of
-reconciling, so when the API server cannot keep up the oldest courtesies are not worth a
-worker's time: past `capacity` waiting, new ones are dropped and counted."""
+reconciling, so when the API server cannot keep up it is not worth a worker's time: past
+`capacity` waiting, new ones are dropped and counted, as are those still waiting at shutdown.
+Two posters may post one resource's Events out of order; each carries its own timestamp."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ class EventSink:
     async def stop(self, grace: float = 5.0) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drain(), grace)
+        left = self._queue.qsize()
+        if left:
+            DROPPED.inc(left)
+            log.warning("%d events not posted before shutdown", left)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,10 +1,12 @@
-"""At most `limit` reconciles calling one cloud account at a time. A key that finds its account
-full is parked, not held by a worker, and woken when a slot frees: one slow account can
-never occupy every worker while other accounts' resources wait.
+"""At most `limit` reconciles start calling one cloud account at a time. A key that finds its
+account full at its first call is parked, not held by a worker, and woken when a slot frees:
+one slow account can never occupy every worker while other accounts' resources wait. A key
+already past its first call is let through (parking it half-way would waste what it did), so
+the count can briefly exceed `limit`, by at most the workers mid-reconcile on that account.
 
 A woken key may no longer need the account (deleted, blocked, moved to another account):
 `settle`, called after every reconcile, hands a wake-up it did not use to the next parked
-key, so none is lost and no key needs a polling safety net."""
+key, so none is lost; the hourly resync is a safety net, not the mechanism."""
 
 from __future__ import annotations
 
