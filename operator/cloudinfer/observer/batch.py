@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar, cast
+from typing import Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from cloudinfer.clouds.errors import CloudError, Throttled
 
@@ -75,6 +75,7 @@ class Source(Protocol[T]):
         ...
 
 
+@runtime_checkable
 class ChangeSource(Source[T], Protocol[T]):
     """A source that can also list only the items changed since a listing's mark."""
 
@@ -88,12 +89,6 @@ class ChangeSource(Source[T], Protocol[T]):
         """Every item changed since `mark` (and maybe some before), with the next mark.
         Items that vanished are not in it."""
         ...
-
-
-def _is_change_source(source: object) -> bool:
-    return callable(getattr(source, "list_changed", None)) and callable(
-        getattr(source, "newest_mark", None)
-    )
 
 
 class StaleSnapshot(CloudError):
@@ -145,7 +140,7 @@ class BatchObserver(Generic[T, K]):
         self._task: asyncio.Task[None] | None = None
         self._next_full = clock()
         self.pages = 1  # pages the last full listing took
-        self._changes_listable = _is_change_source(source)
+        self._changes_listable = isinstance(source, ChangeSource)
         self._mark: object = None  # where the next changes-only listing starts
         self._busy_listed = 0.0  # start of the last listing (full or of changes) in a burst
         self._busy_pages = 1  # pages that listing took
