@@ -127,6 +127,12 @@ def test_lifecycle(emulator: EmulatorThread) -> None:
         "scaleStrategies": [{"metricName": "qps", "threshold": 10}],
     }
 
+    c.update_service_label(REGION, "svc_a", m.UpdateServiceLabelRequest(labels={"owner": "x"}))
+    labels = {
+        la.label_key: la.label_value for la in c.describe_service(REGION, "svc_a").body.labels
+    }
+    assert labels == {"team": "a b+c", "owner": "x"}  # added, the others kept
+
     events = c.describe_service_event(REGION, "svc_a", m.DescribeServiceEventRequest()).body
     assert {"Creating", "Running", "Stopped"} <= {e.reason for e in events.events}
 

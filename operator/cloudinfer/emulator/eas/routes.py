@@ -66,6 +66,7 @@ class EasApi:
             web.delete(one, serve("DeleteService", self.delete)),
             web.post(one + "/clone", serve("CloneService", self.clone)),
             web.put(one + "/version", serve("UpdateServiceVersion", self.update_version)),
+            web.put(one + "/label", serve("UpdateServiceLabel", self.update_labels)),
             web.put(one + "/start", serve("StartService", self.start)),
             web.put(one + "/stop", serve("StopService", self.stop)),
             web.get(one + "/events", serve("DescribeServiceEvent", self.events)),
@@ -123,6 +124,12 @@ class EasApi:
         region, name = _target(request)
         self.store.update(key.account, region, name, await _body(request), update_type == "replace")
         return {"Message": f"Succeed to update service [{name}] in region [{region}]"}
+
+    async def update_labels(self, request: web.Request, key: AccessKey) -> dict[str, Any]:
+        region, name = _target(request)
+        body = await _body(request) or {}
+        self.store.update_labels(key.account, region, name, body.get("Labels"))
+        return {"Message": f"Succeed to update labels of service [{name}]"}
 
     async def update_version(self, request: web.Request, key: AccessKey) -> dict[str, Any]:
         region, name = _target(request)

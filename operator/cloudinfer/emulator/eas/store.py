@@ -290,6 +290,18 @@ class EasStore:
         svc.update(patch, replace, self.clock(), self.timing)
         return self._changed(svc)
 
+    def update_labels(self, account: str, region: str, name: str, labels: Any) -> Service:
+        """UpdateServiceLabel: add or overwrite the given labels (others are kept)."""
+        svc = self._mutable(account, region, name, "label")
+        if (
+            not isinstance(labels, dict)
+            or not labels
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+        ):
+            raise EasApiError(400, "InvalidParameter", "Labels must be a non-empty string map")
+        svc.labels.update(labels)
+        return self._changed(svc)
+
     def update_version(self, account: str, region: str, name: str, version: Any) -> Service:
         svc = self._mutable(account, region, name, "roll back")
         if not isinstance(version, int) or not 1 <= version <= len(svc.versions):

@@ -185,6 +185,16 @@ class EasClient:
             "UpdateService", "PUT", self._path(name), query=query, body=config, idempotent=True
         )
 
+    async def update_service_labels(self, name: str, labels: dict[str, str]) -> None:
+        """UpdateServiceLabel: add or overwrite these labels, keeping the others."""
+        await self._call(
+            "UpdateServiceLabel",
+            "PUT",
+            self._path(name, "/label"),
+            body={"Labels": labels},
+            idempotent=True,
+        )
+
     async def update_service_version(self, name: str, version: int) -> None:
         await self._call(
             "UpdateServiceVersion",
