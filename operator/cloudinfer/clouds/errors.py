@@ -5,8 +5,12 @@ The reconciler decides on the class, never on strings:
 NotFound, Conflict             expected outcomes the reconciler handles
 Busy                           the resource is in a state that refuses this now: retry later
 Throttled(retry_after)         wait at least retry_after before the next call to the account
-Invalid, Forbidden, AuthFailed terminal: retried only when the spec (or Secret) changes
-ServerError, TransportError    transient: back off with jitter and try again
+Invalid                        terminal, only for the codes a table lists as validation or
+                               quota: retried when the spec changes (or on request)
+AuthFailed                     the credentials: retried when the Secret changes, and slowly
+Forbidden                      a permission an admin grants, not the spec: retried slowly
+ServerError, TransportError,   transient: back off with jitter and try again; a code no
+Unrecognised                   table knows is never taken as a final verdict
 
 Each cloud API declares an `ErrorTable` (its codes by meaning); the vendor's parser reads
 the code out of the body and the table picks the class, so classification lives in one
@@ -77,9 +81,10 @@ class Invalid(CloudError):
 
 
 class Forbidden(CloudError):
-    """Not allowed: for example a service name owned by another account."""
+    """Not allowed: a missing permission, or (EAS) a service name another account holds. An
+    admin fixes a permission without touching the spec, so it is retried, slowly."""
 
-    terminal = True
+    transient = True
 
 
 class AuthFailed(CloudError):
@@ -89,6 +94,13 @@ class AuthFailed(CloudError):
 
 
 class ServerError(CloudError):
+    transient = True
+
+
+class Unrecognised(CloudError):
+    """A refusal with a code the API's table does not list: not known to be final, so it is
+    retried with backoff (a wrong guess of "terminal" would strand the resource)."""
+
     transient = True
 
 
@@ -146,4 +158,4 @@ class ErrorTable:
             return Forbidden(message, **kwargs)
         if status == 409:
             return Conflict(message, **kwargs)
-        return Invalid(message, **kwargs)
+        return Unrecognised(message, **kwargs)

@@ -92,7 +92,8 @@ async def test_typed_errors(emulator: EmulatorThread) -> None:
     )
     with pytest.raises(errors.Forbidden) as owned:
         await other.create_service(CONFIG)
-    assert owned.value.code == "Forbidden.PrivilegeCheckFailed" and owned.value.terminal
+    assert owned.value.code == "Forbidden.PrivilegeCheckFailed"
+    assert owned.value.transient and not owned.value.terminal  # an admin fixes it: retried
     with pytest.raises(errors.Invalid) as invalid:
         await client.create_service({"name": "Bad-Name", "processor": "p"})
     assert invalid.value.terminal and "Bad-Name" in invalid.value.message
