@@ -5,20 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloudinfer import __version__
 
-
-def _cmd_run(args: argparse.Namespace) -> int:
+if TYPE_CHECKING:
     from cloudinfer.handlers.options import RunOptions
-    from cloudinfer.runner import run_operator
 
-    options = RunOptions(
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    from cloudinfer.handlers.options import RunOptions, in_a_pod
+
+    return RunOptions(
         kubeconfig=args.kubeconfig,
         namespaces=args.namespace or [],
         operator_namespace=args.operator_namespace or RunOptions().operator_namespace,
-        peering=args.peering,
-        priority=args.priority,
+        leader_election=args.leader_election if args.leader_election is not None else in_a_pod(),
+        leader_election_lease=args.leader_election_lease or RunOptions().leader_election_lease,
         liveness=args.liveness,
         metrics_port=args.metrics_port,
         log_format=args.log_format,
@@ -27,7 +30,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         resync_seconds=args.resync_seconds,
     )
-    return run_operator(options)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from cloudinfer.runner import run_operator
+
+    return run_operator(run_options(args))
 
 
 def _cmd_crds(args: argparse.Namespace) -> int:
@@ -140,11 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $CLOUDINFER_NAMESPACE, $POD_NAMESPACE, cloudinfer-system)",
     )
     run.add_argument(
-        "--peering",
-        metavar="NAME",
-        help="coordinate replicas through kopf peering object NAME (default: standalone)",
+        "--leader-election",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="act only while holding a Lease in the operator namespace, so replicas take over "
+        "from one another (default: on in a pod, i.e. when $KUBERNETES_SERVICE_HOST is set)",
     )
-    run.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
+    run.add_argument(
+        "--leader-election-lease",
+        metavar="NAME",
+        help="name of that Lease (default cloudinfer-leader)",
+    )
     run.add_argument(
         "--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz"
     )

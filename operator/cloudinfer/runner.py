@@ -16,6 +16,7 @@ from kubernetes.config import ConfigException
 from cloudinfer.handlers.options import RunOptions
 from cloudinfer.kube import Kube, load_api_client
 from cloudinfer.logs import configure_logging
+from cloudinfer.runtime.leader import KubeLease
 
 
 def _fewer_malloc_arenas() -> None:
@@ -32,10 +33,18 @@ def run_operator(options: RunOptions) -> int:
     configure_logging(options.log_format, verbose=options.verbose, debug=options.debug)
     try:
         # Fail fast on a missing or broken kubeconfig instead of retrying a start-up handler.
-        kube = Kube(load_api_client(options.kubeconfig))
+        api_client = load_api_client(options.kubeconfig)
     except (ConfigException, OSError) as exc:
         logging.getLogger("cloudinfer").error("cannot load cluster credentials: %s", exc)
         return 2
+    kube = Kube(api_client)
+    lease = (
+        KubeLease(
+            api_client.configuration, options.operator_namespace, options.leader_election_lease
+        )
+        if options.leader_election
+        else None
+    )
     if options.metrics_port is not None:
         prometheus_client.start_http_server(options.metrics_port)
     if options.kubeconfig:
@@ -48,7 +57,7 @@ def run_operator(options: RunOptions) -> int:
             clusterwide=not options.namespaces,
             namespaces=options.namespaces,
             liveness_endpoint=options.liveness,
-            memo=kopf.Memo(options=options, kube=kube),
+            memo=kopf.Memo(options=options, kube=kube, lease=lease),
         )
     )
     return 0

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 DEFAULT_OPERATOR_NAMESPACE = "cloudinfer-system"
 
 
+def in_a_pod() -> bool:
+    """The kubelet sets $KUBERNETES_SERVICE_HOST in every container."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+
+
 def default_operator_namespace() -> str:
     return (
         os.environ.get("CLOUDINFER_NAMESPACE")
@@ -21,8 +26,10 @@ class RunOptions:
     kubeconfig: str | None = None
     namespaces: list[str] = field(default_factory=list)  # empty: every namespace
     operator_namespace: str = field(default_factory=default_operator_namespace)
-    peering: str | None = None  # None: standalone, no peering objects
-    priority: int = 0
+    # Act only while holding the Lease `leader_election_lease` in the operator namespace
+    # (replicas: one acts, the others stand by). Default: on in a pod, off elsewhere.
+    leader_election: bool = field(default_factory=in_a_pod)
+    leader_election_lease: str = "cloudinfer-leader"
     liveness: str | None = None  # e.g. http://0.0.0.0:8080/healthz
     metrics_port: int | None = None  # serve Prometheus metrics on this port
     log_format: str = "plain"
