@@ -9,8 +9,9 @@ import asyncio
 import base64
 import logging
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import kubernetes
 from kubernetes.client.exceptions import ApiException
@@ -39,6 +40,26 @@ def load_api_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClien
     # dropped one costs a new TLS handshake on the next write.
     configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize, 32)
     return kubernetes.client.ApiClient(configuration)
+
+
+class SecretNotOwned(Exception):
+    """The Secret exists and is not controlled by the object that wanted to write it."""
+
+    def __init__(self, namespace: str, name: str) -> None:
+        super().__init__(f'Secret "{namespace}/{name}" exists and is not controlled by it')
+        self.namespace, self.name = namespace, name
+
+
+class FinalizerState(NamedTuple):
+    """An object's finalizers as some view saw them, and the version that view is of."""
+
+    finalizers: tuple[str, ...]
+    deleting: bool  # deletionTimestamp is set
+    resource_version: str
+
+
+# (current finalizers, deleting) -> the finalizers wanted, or None to leave them
+FinalizerChange = Callable[[tuple[str, ...], bool], list[str] | None]
 
 
 class Kube:
@@ -103,6 +124,68 @@ class Kube:
         )
         return dict(obj)
 
+    async def change_finalizers(
+        self,
+        info: KindInfo | None,
+        namespace: str,
+        name: str,
+        change: FinalizerChange,
+        known: FinalizerState | None = None,
+        attempts: int = 5,
+    ) -> FinalizerState | None:
+        """Set the finalizers of a custom object (`info`) or, with `info` None, of a Secret
+        (core API) to what `change` wants, starting from the `known` view (a watch's) or a
+        read. Optimistic concurrency: the merge patch carries resourceVersion (a merge patch
+        replaces the whole list, so a stale one would drop others' finalizers); on 409 the
+        object is read again and `change` asked again. Returns the state as written, or None
+        when nothing was written (no change wanted, or the object is gone)."""
+        state = known
+        for attempt in range(attempts):
+            if state is None:
+                state = await self._read_finalizers(info, namespace, name)
+                if state is None:
+                    return None
+            wanted = change(state.finalizers, state.deleting)
+            if wanted is None:
+                return None
+            patch = {"metadata": {"finalizers": wanted, "resourceVersion": state.resource_version}}
+            try:
+                if info is None:
+                    written = await asyncio.to_thread(
+                        self._core.patch_namespaced_secret,
+                        name,
+                        namespace,
+                        patch,
+                        # Not the default strategic merge, which unions finalizer lists.
+                        _content_type="application/merge-patch+json",
+                    )
+                    return _secret_finalizers(written)
+                obj = await self._custom(
+                    "patch_{scope}_custom_object", info, namespace or None, name, patch
+                )
+                return _custom_finalizers(obj)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                if exc.status != 409 or attempt == attempts - 1:
+                    raise
+                state = None  # someone else wrote meanwhile: read it and decide again
+        return None  # not reached: the last attempt returns or raises
+
+    async def _read_finalizers(
+        self, info: KindInfo | None, namespace: str, name: str
+    ) -> FinalizerState | None:
+        if info is not None:
+            obj = await self.get(info, namespace or None, name)
+            return None if obj is None else _custom_finalizers(obj)
+        try:
+            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _secret_finalizers(secret)
+
     async def apply_secret(
         self,
         namespace: str,
@@ -114,7 +197,8 @@ class Kube:
     ) -> None:
         """Make the Opaque Secret hold exactly `data`, owned by `owner` (an ownerReference).
         With `resource_version` (the caller's cached view says it exists) it is replaced
-        directly; otherwise created. Either way, a stale view falls back to reading it."""
+        directly; otherwise created. Either way, a stale view falls back to reading it, and
+        a Secret that `owner` does not control is left alone: SecretNotOwned."""
         encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         body: Any = {  # the client accepts plain dicts for V1Secret
             "apiVersion": "v1",
@@ -147,8 +231,14 @@ class Kube:
             await asyncio.to_thread(self._core.create_namespaced_secret, namespace, body)
             return
         meta = existing.metadata
-        owners = [o.uid for o in (meta.owner_references if meta else None) or []]
-        if (existing.data or {}) == encoded and owner["uid"] in owners:
+        controllers = [
+            o.uid for o in (meta.owner_references if meta else None) or [] if o.controller
+        ]
+        if owner["uid"] not in controllers:
+            # Someone else's Secret (the provider config's credentials, another resource's
+            # connection Secret, a user's): never overwritten.
+            raise SecretNotOwned(namespace, name)
+        if (existing.data or {}) == encoded:
             return
         body["metadata"]["resourceVersion"] = meta.resource_version if meta else None
         await asyncio.to_thread(self._core.replace_namespaced_secret, name, namespace, body)
@@ -188,3 +278,22 @@ class Kube:
                 meta.get("name"),
                 exc.reason,
             )
+
+
+def _custom_finalizers(obj: Any) -> FinalizerState:
+    meta = dict(obj).get("metadata") or {}
+    return FinalizerState(
+        tuple(meta.get("finalizers") or ()),
+        bool(meta.get("deletionTimestamp")),
+        str(meta.get("resourceVersion") or ""),
+    )
+
+
+def _secret_finalizers(secret: Any) -> FinalizerState:
+    """From a V1Secret (the client's model, not a dict); nothing of its data is kept."""
+    meta = secret.metadata
+    return FinalizerState(
+        tuple(meta.finalizers or ()),
+        meta.deletion_timestamp is not None,
+        str(meta.resource_version or ""),
+    )

@@ -1,5 +1,5 @@
 """kopf wiring: importing this package registers every handler."""
 
-from cloudinfer.handlers import indexes, managed, providerconfig, startup
+from cloudinfer.handlers import indexes, managed, providerconfig, startup, usage
 
-__all__ = ["indexes", "managed", "providerconfig", "startup"]
+__all__ = ["indexes", "managed", "providerconfig", "startup", "usage"]
