@@ -146,7 +146,7 @@ def floor_statuses(name: str) -> list[dict[str, Any]]:
         {
             "serviceId": f"eas-m-{service}",
             "instances": {"total": 1, "running": 0, "pending": 1},
-            "endpoint": endpoint,
+            "url": endpoint,
             "endpoints": {"internet": endpoint},
         },
         {
@@ -640,7 +640,10 @@ class Bench:
 
     def start_operator(self) -> ProcSampler:
         self.operator = start_operator(
-            self.kubeconfig, self.log, f"--metrics-port={self.metrics_port}"
+            self.kubeconfig,
+            self.log,
+            f"--metrics-port={self.metrics_port}",
+            *self.args.operator_arg,
         )
         sampler = ProcSampler(self.operator.pid)
         sampler.start()
@@ -1261,6 +1264,12 @@ def main() -> int:
         "--soak-minutes", type=float, default=0.0, help="keep sampling at rest (0: no soak)"
     )
     parser.add_argument("--latency-samples", type=int, default=5)
+    parser.add_argument(
+        "--operator-arg",
+        action="append",
+        default=[],
+        help="extra argument for `cloudinfer run` (repeatable), e.g. --operator-arg=--workers=32",
+    )
     parser.add_argument("--output", help="default: bench/results/scale-<N>.md")
     parser.add_argument("--keep", action="store_true", help="keep logs and control-plane data")
     args = parser.parse_args()

@@ -16,10 +16,13 @@ ACCESS_KEY_ID = "accessKeyId"
 ACCESS_KEY_SECRET = "accessKeySecret"
 SECURITY_TOKEN = "securityToken"
 IAM_TOKEN = "iamToken"
+# Optional, not secret: the cloud account the keys belong to. Recorded (as a digest) with
+# each resource, so a Secret pointed at another account is noticed and key rotation is not.
+ACCOUNT_ID = "accountId"
 
 _KEY_PAIR = (ACCESS_KEY_ID, ACCESS_KEY_SECRET)
 # Every key a credentials Secret may hold: the operator keeps these and nothing else.
-CREDENTIAL_KEYS = (ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN, IAM_TOKEN)
+CREDENTIAL_KEYS = (ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN, IAM_TOKEN, ACCOUNT_ID)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Credentials:
     access_key_secret: SecretStr | None = None
     security_token: SecretStr | None = None
     iam_token: SecretStr | None = None
+    account_id: str | None = None
 
     @property
     def kind(self) -> str:
@@ -83,9 +87,10 @@ def credentials_from_secret(cloud: str, secret_name: str, values: Mapping[str, s
             access_key_id=present[ACCESS_KEY_ID],
             access_key_secret=secret(ACCESS_KEY_SECRET),
             security_token=secret(SECURITY_TOKEN),
+            account_id=present.get(ACCOUNT_ID),
         )
     if accepts_iam_token(cloud) and IAM_TOKEN in present:
-        return Credentials(iam_token=secret(IAM_TOKEN))
+        return Credentials(iam_token=secret(IAM_TOKEN), account_id=present.get(ACCOUNT_ID))
 
     missing = [k for k in _KEY_PAIR if k not in present]
     blank = [k for k in missing if k in values]

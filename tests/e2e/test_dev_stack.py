@@ -60,7 +60,7 @@ def test_dev_stack(tmp_path: Path) -> None:
                 c["type"] == "Ready" and c["status"] == "True" for c in i["status"]["conditions"]
             )
         }
-        assert ready == {"echo", "echo-canary"}
+        assert ready == {"echo", "echo-canary", "echo-custom"}
         assert (state / "emulator" / "eas.json").exists()  # emulator state persists here
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -81,14 +81,15 @@ class Cluster:
         status: str,
         reason: str | None = None,
         timeout: float = 30,
+        type_: str = "Ready",
     ) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
-            cond = self.condition(plural, name, namespace)
+            cond = self.condition(plural, name, namespace, type_)
             if cond and cond["status"] == status and (reason is None or cond["reason"] == reason):
                 return cond
             return None
 
-        return wait_for(probe, timeout, f"{plural}/{name} Ready={status} reason={reason}")
+        return wait_for(probe, timeout, f"{plural}/{name} {type_}={status} reason={reason}")
 
 
 @pytest.fixture(scope="session")

@@ -88,7 +88,7 @@ def test_create_becomes_ready_with_endpoints(
     assert st["phase"] == "Running" and st["progress"] == 100 and st["cloudStatus"] == "Running"
     assert st["instances"] == {"total": 2, "running": 2, "pending": 0}
     assert st["serviceName"] == ext(name) and st["serviceId"].startswith("eas-m-")
-    assert st["endpoint"].endswith(f"/api/predict/{ext(name)}") and "intranet" in st["endpoints"]
+    assert st["url"].endswith(f"/api/predict/{ext(name)}") and "intranet" in st["endpoints"]
     assert cond["observedGeneration"] == st["observedGeneration"] == 1
 
     cloud = emulator.service(ext(name))
@@ -103,7 +103,7 @@ def test_create_becomes_ready_with_endpoints(
     secret = wait_for(lambda: _secret(cluster, namespace, f"{name}-conn"), 20, "connection Secret")
     token = base64.b64decode(secret["token"]).decode()
     assert token == cloud["AccessToken"] and token not in json.dumps(obj)
-    assert base64.b64decode(secret["internetEndpoint"]).decode() == st["endpoint"]
+    assert base64.b64decode(secret["internetEndpoint"]).decode() == st["url"]
     reasons = {r for _, r in events(cluster, namespace, name)}
     assert {"CreatedExternal", "Running"} <= reasons
     # A connection Secret someone deletes comes back at the next reconcile.
@@ -244,7 +244,7 @@ def test_adopt_in_observe_mode_never_writes(
         20,
         "drift reported",
     )
-    assert "metadata.instance" in st["message"] and st["endpoint"]
+    assert "metadata.instance" in st["message"] and st["url"]
     assert ("Warning", "DriftDetected") in events(cluster, namespace, name)
     cluster.kubectl("delete", "cisvc", name, "-n", namespace, "--timeout=30s")
     writes = [

@@ -90,7 +90,7 @@ def test_same_key_id_with_another_secret_is_another_account(
     refused = [c for c in emulator.calls("ListServices", since=since) if c["status"] != 200]
     assert refused and all(c["code"] == "SignatureDoesNotMatch" for c in refused)
     st = cluster.get(PLURAL, spy, namespace).get("status") or {}
-    assert not st.get("endpoint") and not st.get("serviceId")
+    assert not st.get("url") and not st.get("serviceId")
     secrets = cluster.core.list_namespaced_secret(namespace).items
     assert f"{spy}-conn" not in {s.metadata.name for s in secrets}, "a token reached team B"
     # Team A is untouched (no credential swap): still Ready, still its own token.

@@ -47,3 +47,23 @@ def test_conversion() -> None:
     assert props["inner"]["default"] == {"size": 3}
     assert props["inner"]["description"] == "Nested, defaulted."  # the field's, not the class's
     assert props["items"]["items"]["properties"]["size"]["minimum"] == 1
+
+
+def test_objects_from_the_api_server_are_read_leniently() -> None:
+    """An object written under a newer CRD (fields this operator does not know) can still be
+    read, and so reconciled and deleted: strictness is the CRD schema's job."""
+    from cloudinfer.api.inferenceservice import InferenceServiceSpec
+    from cloudinfer.api.providerconfig import ClusterProviderConfigSpec
+
+    spec = InferenceServiceSpec.model_validate(
+        {
+            "providerConfigRef": {"name": "pc", "fromTheFuture": 1},
+            "eas": {"processor": "p", "newKnob": True},
+            "someNewField": {"x": 1},
+        }
+    )
+    assert spec.eas.processor == "p"
+    config = ClusterProviderConfigSpec.model_validate(
+        {"cloud": "alibaba-eas", "region": "r", "credentialsSecretRef": {"name": "s"}, "new": 1}
+    )
+    assert config.namespace_selector is None

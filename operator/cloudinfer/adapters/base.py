@@ -4,11 +4,31 @@ ExternalClient: observe, create, update, delete)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from cloudinfer.clouds.errors import CloudError
+
 OWNER_LABEL = "cloudinfer-uid"  # stamped on cloud resources: the CR uid that owns them
-RESOURCE_LABEL = "cloudinfer-resource"  # namespace.name, for humans looking at the console
+RESOURCE_LABEL = "cloudinfer-resource"  # namespace.name: whose it is, for tenancy and humans
+
+
+def owner_labels(namespace: str, name: str, uid: str) -> dict[str, str]:
+    return {OWNER_LABEL: uid, RESOURCE_LABEL: f"{namespace}.{name}"}
+
+
+def owner_of(labels: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(owner uid, owner namespace) from a cloud resource's labels; a namespace holds no
+    dots, so the first one ends it."""
+    resource = labels.get(RESOURCE_LABEL)
+    return labels.get(OWNER_LABEL), resource.partition(".")[0] if resource else None
+
+
+class CrossNamespace(CloudError):
+    """A cloud resource another namespace's resource made, used (adopted, cloned) from
+    here without the provider config allowing it: refused before any call that acts."""
+
 
 Identity = Literal["client-named", "server-named"]
 
@@ -49,6 +69,9 @@ class ManagedResource:
     annotations: dict[str, str] = field(default_factory=dict)
     finalizers: tuple[str, ...] = ()
     deleting: bool = False
+    # Values of the Secret keys the spec references (spec.secret_key_refs()), by the path of
+    # the reference: secret material, resolved by the runtime for the adapter's requests.
+    secret_values: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -67,6 +90,10 @@ class CallContext:
     region: str
     workspace_id: str | None = None
     project_id: str | None = None
+    # The provider config lets resources adopt or clone what another namespace's made.
+    cross_namespace: bool = False
+    # The account identity (providers.base.Provider.account_identity); "" when unknown.
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +119,7 @@ class Observation:
 
     exists: bool
     owner_uid: str | None = None
+    owner_namespace: str | None = None
     drift: tuple[Drift, ...] = ()
     phase: str = "Unknown"
     cloud_status: str = ""
@@ -152,6 +180,12 @@ class ExternalClient(Protocol):
         self, resource: ManagedResource, ctx: CallContext, observation: Observation
     ) -> dict[str, Any]:
         """Bring the cloud in line with the spec; returns status fields to record."""
+        ...
+
+    async def claim(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> None:
+        """Stamp this resource's owner labels on an existing cloud resource it adopts."""
         ...
 
     async def delete(self, resource: ManagedResource, ctx: CallContext) -> None: ...

@@ -10,21 +10,28 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from cloudinfer.adapters.base import (
     ABSENT,
-    OWNER_LABEL,
-    RESOURCE_LABEL,
     CallContext,
+    CrossNamespace,
     Drift,
     Identity,
     Lookup,
     ManagedResource,
     Observation,
+    owner_labels,
+    owner_of,
 )
 from cloudinfer.adapters.drift import compare
-from cloudinfer.api.inferenceservice import EasAutoscaling, InferenceServiceSpec
+from cloudinfer.api.inferenceservice import (
+    EasAutoscaling,
+    EasContainer,
+    InferenceServiceSpec,
+    env_ref_path,
+)
 from cloudinfer.clouds.alibaba.eas import EasClient, EasService
 from cloudinfer.clouds.errors import CloudError, NotFound, ServerError, TransportError
 from cloudinfer.clouds.ratelimit import Parked
@@ -68,9 +75,28 @@ def external_name(spec: InferenceServiceSpec, metadata_name: str) -> str:
     return spec.service_name or normalize_name(metadata_name)
 
 
-def desired_config(spec: InferenceServiceSpec, name: str) -> dict[str, Any]:
+def container_env(
+    container: EasContainer, index: int, secret_values: Mapping[str, str]
+) -> list[dict[str, str]]:
+    """A container's env as EAS takes it, in the spec's order; `valueFrom` takes its value
+    from `secret_values` (by the path of the reference). A reference without a value (only
+    while deleting, when no Secret is required) is left out."""
+    env = []
+    for j, var in enumerate(container.env):
+        if var.value_from is None:
+            env.append({"name": var.name, "value": var.value or ""})
+        elif (value := secret_values.get(env_ref_path(index, j))) is not None:
+            env.append({"name": var.name, "value": value})
+    return env
+
+
+def desired_config(
+    spec: InferenceServiceSpec, name: str, secret_values: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The EAS service config (CreateService body) the spec asks for. Typed fields win over
-    the passthrough `config`."""
+    the passthrough `config`. `secret_values` are the values of the Secret keys the spec
+    references, by the path of the reference (ManagedResource.secret_values)."""
+    secret_values = secret_values or {}
     eas = spec.eas
     config: dict[str, Any] = copy.deepcopy(eas.config or {})
     config["name"] = name
@@ -86,11 +112,11 @@ def desired_config(spec: InferenceServiceSpec, name: str) -> dict[str, Any]:
                     "image": c.image,
                     "script": c.command,
                     "port": c.port,
-                    "env": [{"name": n, "value": v} for n, v in sorted(c.env.items())] or None,
+                    "env": container_env(c, i, secret_values) or None,
                 }.items()
                 if v is not None
             }
-            for c in eas.containers
+            for i, c in enumerate(eas.containers)
         ]
     meta = config.get("metadata")
     meta = dict(meta) if isinstance(meta, dict) else {}
@@ -131,11 +157,7 @@ def autoscaler_request(autoscaling: EasAutoscaling) -> tuple[int, int, list[dict
 
 def desired_labels(resource: ManagedResource) -> dict[str, str]:
     spec: InferenceServiceSpec = resource.spec
-    return {
-        **spec.labels,
-        OWNER_LABEL: resource.uid,
-        RESOURCE_LABEL: f"{resource.namespace}.{resource.name}",
-    }
+    return {**spec.labels, **owner_labels(resource.namespace, resource.name, resource.uid)}
 
 
 def observation_of(service: EasService, resource: ManagedResource) -> Observation:
@@ -151,7 +173,12 @@ def observation_of(service: EasService, resource: ManagedResource) -> Observatio
     else:
         progress = 100 if phase == "Running" else 0
     # Observe mode adopts: only what the spec explicitly asks for is compared.
-    want = desired_config(spec, service.name) if manage else _explicit_config(spec, service.name)
+    values = resource.secret_values
+    want = (
+        desired_config(spec, service.name, values)
+        if manage
+        else _explicit_config(spec, service.name, values)
+    )
     drift = config_drift(want, service.config, spec.eas.autoscaling is not None)
     stopped_now = phase in ("Stopped", "Stopping")
     if manage and spec.stopped != stopped_now and phase not in ("Failed", "Deleting"):
@@ -175,9 +202,11 @@ def observation_of(service: EasService, resource: ManagedResource) -> Observatio
         "serviceName": service.name,
     }
     message = service.message or service.reason
+    owner_uid, owner_namespace = owner_of(service.labels)
     return Observation(
         exists=True,
-        owner_uid=service.labels.get(OWNER_LABEL),
+        owner_uid=owner_uid,
+        owner_namespace=owner_namespace,
         drift=tuple(drift),
         phase=phase,
         cloud_status=service.status,
@@ -195,9 +224,11 @@ def observation_of(service: EasService, resource: ManagedResource) -> Observatio
     )
 
 
-def _explicit_config(spec: InferenceServiceSpec, name: str) -> dict[str, Any]:
+def _explicit_config(
+    spec: InferenceServiceSpec, name: str, secret_values: Mapping[str, str]
+) -> dict[str, Any]:
     """Observe mode: the fields the user wrote (defaults such as instances=1 excluded)."""
-    full = desired_config(spec, name)
+    full = desired_config(spec, name, secret_values)
     explicit = spec.eas.model_fields_set
     meta = {
         k: v
@@ -279,12 +310,14 @@ class EasInferenceServiceAdapter:
 
     async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
         spec: InferenceServiceSpec = resource.spec
-        config = desired_config(spec, resource.external_name)
+        config = desired_config(spec, resource.external_name, resource.secret_values)
         labels = desired_labels(resource)
+        if spec.clone_from is not None:
+            await self._check_clone_source(resource, spec.clone_from.service_name, ctx)
         try:
             if spec.clone_from is not None:
                 # The source's config, overridden by what the spec sets explicitly.
-                overrides = _explicit_config(spec, resource.external_name)
+                overrides = _explicit_config(spec, resource.external_name, resource.secret_values)
                 await self.client.clone_service(spec.clone_from.service_name, overrides, labels)
             else:
                 workspace = spec.eas.workspace_id or ctx.workspace_id
@@ -295,6 +328,37 @@ class EasInferenceServiceAdapter:
             raise
         self.observer.invalidate(resource.external_name, created=True)
         return resource.external_name
+
+    async def _check_clone_source(
+        self, resource: ManagedResource, source: str, ctx: CallContext
+    ) -> None:
+        """A service another namespace's resource made is cloned only where the provider
+        config allows it (its config, and maybe secrets in it, would be copied here)."""
+        if ctx.cross_namespace:
+            return
+        service = self.observer.get(source) if self.observer.knows(source) else None
+        if service is None:
+            try:
+                service = await self.client.describe_service(source)
+            except NotFound:
+                return  # CloneService answers that, in the cloud's words
+        owner_uid, namespace = owner_of(service.labels)
+        if owner_uid is not None and namespace != resource.namespace:
+            raise CrossNamespace(
+                f'clone source "{source}" (spec.cloneFrom) belongs to a resource in namespace '
+                f'"{namespace}"; clone it there, or set spec.allowCrossNamespaceAdoption on the '
+                "provider config",
+                code="CrossNamespaceAdoption",
+            )
+
+    async def claim(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> None:
+        labels = owner_labels(resource.namespace, resource.name, resource.uid)
+        try:
+            await self.client.update_service_labels(resource.external_name, labels)
+        finally:
+            self.observer.invalidate(resource.external_name)
 
     async def update(
         self, resource: ManagedResource, ctx: CallContext, observation: Observation
@@ -316,7 +380,7 @@ class EasInferenceServiceAdapter:
         spec: InferenceServiceSpec = resource.spec
         name = resource.external_name
         if any(d.path not in (STOPPED, AUTOSCALING) for d in observation.drift):
-            patch = desired_config(spec, name)
+            patch = desired_config(spec, name, resource.secret_values)
             patch.pop("name", None)
             if spec.eas.autoscaling is not None:
                 patch.get("metadata", {}).pop("instance", None)

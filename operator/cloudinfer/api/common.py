@@ -51,6 +51,19 @@ class SecretReference(ApiModel):
     """Name of the Secret."""
 
 
+# What Kubernetes accepts as a key of a Secret's data.
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+
+
+class SecretKeySelector(ApiModel):
+    """A key of a Secret in the resource's namespace."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
+    """Name of the Secret, in this resource's namespace."""
+    key: str = Field(min_length=1, max_length=253, pattern=SECRET_KEY)
+    """Key in the Secret's data."""
+
+
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 
@@ -94,6 +107,18 @@ class StatusBase(ApiModel):
         default=None, json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
     )
     """Bookkeeping of the operator framework (handler progress); not part of the API."""
+
+
+class ManagedStatus(StatusBase):
+    """Fields every cloud-backed kind's status carries: the generic reconciler's records."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    failed_generation: int | None = None
+    """The generation whose spec the cloud refused for good: not retried until the spec
+    changes or annotation `cloudinfer.io/retry` takes a new value."""
+    failed_retry: str | None = None
+    """The `cloudinfer.io/retry` annotation's value when that refusal was recorded."""
 
 
 class PollIntervals(ApiModel):
@@ -147,3 +172,9 @@ class ManagedSpec(ApiModel):
     """Poll this resource at other intervals than its provider config says; it can only
     slow polling down, never make the shared account poll faster than its provider config
     allows."""
+
+    def secret_key_refs(self) -> list[tuple[str, SecretKeySelector]]:
+        """The Secret keys this spec takes values from, each with the path of its reference
+        (e.g. `spec.eas.containers[0].env[1].valueFrom.secretKeyRef`). The runtime reads them
+        from its watch of Secrets in the resource's namespace when it calls the cloud."""
+        return []

@@ -7,10 +7,18 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
 
-from cloudinfer.api.common import ApiModel, ManagedSpec, StatusBase, cel_rules
+from cloudinfer.api.common import (
+    ApiModel,
+    ManagedSpec,
+    ManagedStatus,
+    SecretKeySelector,
+    cel_rules,
+)
 
 # PAI-EAS service names: lower-case letters, digits and underscores, starting with a letter.
 EAS_SERVICE_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+# What Kubernetes accepts as an environment variable's name.
+ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
 
 PHASES = (
     "Pending",
@@ -33,6 +41,40 @@ class CloneSource(ApiModel):
     """Name of the service to copy, in the same region and account."""
 
 
+class EnvVarSource(ApiModel):
+    """Where an environment variable's value comes from."""
+
+    secret_key_ref: SecretKeySelector
+    """A key of a Secret in this resource's namespace. The operator reads it from its watch
+    of Secrets each time it calls the cloud and sends it there only: never to status, Events
+    or logs. A changed value is sent again; a missing Secret or key stops the resource with
+    `SecretNotFound` / `SecretKeyMissing`."""
+
+
+class EnvVar(ApiModel):
+    """An environment variable: a literal `value`, or `valueFrom` a Secret key."""
+
+    model_config = cel_rules(
+        {
+            "rule": "has(self.value) != has(self.valueFrom)",
+            "message": "set exactly one of value and valueFrom",
+            "fieldPath": ".valueFrom",
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=256, pattern=ENV_NAME)
+    """Name of the variable; unique within the container."""
+    value: str | None = Field(default=None, max_length=32768)
+    """The value, written here in the resource (not for secrets: use `valueFrom`)."""
+    value_from: EnvVarSource | None = None
+    """Take the value from a Secret instead."""
+
+
+def env_ref_path(container: int, var: int) -> str:
+    """Where the secretKeyRef of containers[container].env[var] is in the object."""
+    return f"spec.eas.containers[{container}].env[{var}].valueFrom.secretKeyRef"
+
+
 class EasContainer(ApiModel):
     """A container of a custom-image service."""
 
@@ -42,8 +84,16 @@ class EasContainer(ApiModel):
     """Command the container runs (EAS `script`)."""
     port: int | None = Field(default=None, ge=1, le=65535)
     """Port the container serves on."""
-    env: dict[str, str] = Field(default_factory=dict, json_schema_extra={"maxProperties": 100})
-    """Environment variables."""
+    env: list[EnvVar] = Field(
+        default_factory=list,
+        max_length=100,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+        },
+    )
+    """Environment variables, as in a Pod: `{name, value}` or
+    `{name, valueFrom: {secretKeyRef: {name, key}}}`; names are unique."""
 
 
 class EasAutoscaling(ApiModel):
@@ -148,6 +198,14 @@ class InferenceServiceSpec(ManagedSpec):
     eas: EasSpec
     """The PAI-EAS service."""
 
+    def secret_key_refs(self) -> list[tuple[str, SecretKeySelector]]:
+        return [
+            (env_ref_path(i, j), var.value_from.secret_key_ref)
+            for i, container in enumerate(self.eas.containers)
+            for j, var in enumerate(container.env)
+            if var.value_from is not None
+        ]
+
 
 class Endpoints(ApiModel):
     """Where the service answers."""
@@ -173,7 +231,7 @@ class InstanceCounts(ApiModel):
     """Instances starting."""
 
 
-class InferenceServiceStatus(StatusBase):
+class InferenceServiceStatus(ManagedStatus):
     """Observed state of the service."""
 
     phase: str | None = Field(default=None, json_schema_extra={"enum": list(PHASES)})
@@ -187,8 +245,9 @@ class InferenceServiceStatus(StatusBase):
     """Name of the service on the cloud."""
     service_id: str | None = None
     """Id of the service on the cloud."""
-    endpoint: str | None = None
-    """The preferred endpoint (public if any, else VPC)."""
+    url: str | None = None
+    """Where to send requests: the public endpoint if any, else the VPC one (as KServe's
+    `status.url`)."""
     endpoints: Endpoints | None = None
     """Every endpoint."""
     instances: InstanceCounts | None = None
@@ -197,5 +256,3 @@ class InferenceServiceStatus(StatusBase):
     """What is going on, or what went wrong, in words."""
     applied_autoscaling: str | None = None
     """Fingerprint of the autoscaling settings last sent to the cloud."""
-    failed_generation: int | None = None
-    """The generation whose spec the cloud refused (no retry until the spec changes)."""

@@ -10,7 +10,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from cloudinfer.api.inferenceservice import InferenceServiceSpec, InferenceServiceStatus
-from cloudinfer.api.providerconfig import ProviderConfigSpec, ProviderConfigStatus
+from cloudinfer.api.providerconfig import (
+    ClusterProviderConfigSpec,
+    ProviderConfigSpec,
+    ProviderConfigStatus,
+)
 
 GROUP = "cloudinfer.io"
 VERSION = "v1alpha1"
@@ -38,6 +42,11 @@ READY_COLUMNS = (
         '.status.conditions[?(@.type=="Ready")].reason',
         description="Why it is (not) ready",
     ),
+)
+SYNCED_COLUMN = PrinterColumn(
+    "Synced",
+    '.status.conditions[?(@.type=="Synced")].status',
+    description="Whether the last reconcile succeeded",
 )
 AGE_COLUMN = PrinterColumn("Age", ".metadata.creationTimestamp", type="date")
 
@@ -88,9 +97,9 @@ CLUSTER_PROVIDER_CONFIG = KindInfo(
     plural="clusterproviderconfigs",
     singular="clusterproviderconfig",
     scope="Cluster",
-    description="A cloud account and region usable from every namespace; its credentials "
-    "Secret lives in the operator's namespace.",
-    spec=ProviderConfigSpec,
+    description="A cloud account and region usable from the namespaces it selects (all by "
+    "default); its credentials Secret lives in the operator's namespace.",
+    spec=ClusterProviderConfigSpec,
     status=ProviderConfigStatus,
     short_names=("cicpc",),
     columns=_PROVIDER_COLUMNS,
@@ -116,7 +125,8 @@ INFERENCE_SERVICE = KindInfo(
             description="Percent of instances running",
         ),
         *READY_COLUMNS,
-        PrinterColumn("Endpoint", ".status.endpoint", description="Preferred endpoint", priority=1),
+        SYNCED_COLUMN,
+        PrinterColumn("URL", ".status.url", description="Where to send requests"),
         AGE_COLUMN,
     ),
 )

@@ -14,6 +14,7 @@ from cloudinfer.api.common import (
     cel_rules,
     defaulted,
 )
+from cloudinfer.api.selector import LabelSelector
 
 CloudName = Literal["alibaba-eas", "huawei-modelarts", "huawei-fabric", "huawei-vias"]
 CLOUDS: tuple[str, ...] = get_args(CloudName)
@@ -81,6 +82,21 @@ class ProviderConfigSpec(ApiModel):
     """Client-side limit for calls to the cloud API."""
     poll_intervals: PollIntervals = defaulted(PollIntervals)
     """How often services are observed on the cloud."""
+    allow_cross_namespace_adoption: bool = False
+    """Let a resource adopt (managementPolicy Observe, or the `cloudinfer.io/adopt`
+    annotation) or clone from a cloud resource that another namespace's resource created.
+    Off by default: a cloud resource carrying another namespace's owner labels is usable only
+    from that namespace. Resources made outside Kubernetes carry no owner labels and stay
+    adoptable."""
+
+
+class ClusterProviderConfigSpec(ProviderConfigSpec):
+    """Which cloud API to call, where, with which credentials, and for which namespaces."""
+
+    namespace_selector: LabelSelector | None = None
+    """Namespaces whose resources may use this account, by their labels. Absent: every
+    namespace (as Crossplane). A resource in a namespace it does not select is not Ready
+    (reason ProviderConfigNotAllowed) and nothing is called on the cloud for it."""
 
 
 class ProviderConfigStatus(StatusBase):

@@ -1,6 +1,6 @@
 """Watch-fed indexes the runtime reads instead of the API server: provider configs by
-reference, and a few facts about every Secret. kopf runs no handler before every indexed
-kind has been listed, so the first reconcile already sees complete indexes."""
+reference, a few facts about every Secret, and namespace labels. kopf runs no handler before
+every indexed kind has been listed, so the first reconcile already sees complete indexes."""
 
 from __future__ import annotations
 
@@ -31,6 +31,20 @@ def secrets(
     namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[tuple[str, str], SecretFacts]:
     return {(namespace or "", name): secret_facts(body)}
+
+
+@kopf.index("", "v1", "namespaces")
+def namespaces(name: str, labels: kopf.Labels, **_: Any) -> dict[str, dict[str, str]]:
+    """Namespace labels, for ClusterProviderConfigs' namespaceSelector."""
+    return {name: dict(labels)}
+
+
+@kopf.on.event("", "v1", "namespaces")
+async def namespace_changed(type: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
+    """Labels may have changed: resources there that use a ClusterProviderConfig look again."""
+    runtime = getattr(memo, "runtime", None)
+    if runtime is not None and type == "MODIFIED":
+        runtime.namespace_event(name)
 
 
 def first(index: Mapping[Any, Any], key: Any) -> Any:

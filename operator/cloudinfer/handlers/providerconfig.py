@@ -2,7 +2,10 @@
 
 Re-evaluated when the provider config's spec changes, when the operator starts, and whenever
 a Secret that some provider config references changes (an index maps Secrets to their users),
-so creating or fixing the Secret later makes the config Ready without a restart."""
+so creating or fixing the Secret later makes the config Ready without a restart.
+
+Only the replica that acts (the leader, with leader election) evaluates and writes; a standby
+lets kopf's handlers pass, and every provider config is evaluated again when it takes over."""
 
 from __future__ import annotations
 
@@ -33,10 +36,26 @@ def _secret_location(
     return secret_ns, ref
 
 
+def acting(memo: kopf.Memo) -> bool:
+    """Whether this replica acts: it leads, or runs without leader election."""
+    elector = getattr(memo, "elector", None)
+    return elector is None or bool(elector.leading)
+
+
 async def sync(memo: kopf.Memo, info: KindInfo, body: Mapping[str, Any], logger: Any) -> None:
     """Evaluate the Secret, write Ready/Synced, post an Event when Ready changes, and wake
-    the resources that use this provider config (its readiness or settings may have changed)."""
+    the resources that use this provider config (its readiness or settings may have changed).
+    A standby does nothing: the leader does it, or this replica when it takes over."""
     try:
+        if not acting(memo):
+            meta = body.get("metadata", {})
+            _log.debug(
+                "standing by: %s %s/%s is evaluated by the leader",
+                info.kind,
+                meta.get("namespace") or "",
+                meta.get("name"),
+            )
+            return
         await _evaluate(memo.kube, info, body, memo.options, logger)
     finally:
         runtime = getattr(memo, "runtime", None)
@@ -108,13 +127,41 @@ async def clusterproviderconfig(
 
 @kopf.on.event(GROUP, VERSION, PROVIDER_CONFIG.plural)
 @kopf.on.event(GROUP, VERSION, CLUSTER_PROVIDER_CONFIG.plural)
-async def providerconfig_gone(
+async def providerconfig_event(
     type: str | None, body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any
 ) -> None:
-    """A deleted provider config: its users must stop using its account and say so."""
+    """A deleted provider config: its users must stop using its account and say so.
+
+    One not evaluated at its generation yet is evaluated by the replica that acts: with two
+    replicas, a standby's kopf marks a creation or a spec change handled (it writes the diff
+    base) and the leader's kopf, seeing that write in the same batch, may not call its own
+    handler. Otherwise this finds it evaluated already (kopf's handler came first) or does
+    the handler's work first, which then finds nothing to change."""
     runtime = getattr(memo, "runtime", None)
-    if type == "DELETED" and runtime is not None:
-        runtime.requeue_users(body.get("kind", ""), namespace, name)
+    if type == "DELETED":
+        if runtime is not None:
+            runtime.requeue_users(body.get("kind", ""), namespace, name)
+        return
+    generation = body.get("metadata", {}).get("generation")
+    if (body.get("status") or {}).get("observedGeneration") == generation or not acting(memo):
+        return
+    info = PROVIDER_CONFIG if body.get("kind") == PROVIDER_CONFIG.kind else CLUSTER_PROVIDER_CONFIG
+    try:
+        await sync(memo, info, body, _log)
+    except kopf.TemporaryError as exc:  # kopf's own handler retries it
+        _log.warning("evaluating %s %s/%s failed: %s", info.plural, namespace, name, exc)
+
+
+async def evaluate_all(memo: kopf.Memo, refs: list[tuple[str, str, str]]) -> None:
+    """Evaluate every provider config named (kind, namespace, name): when this replica takes
+    over, for what it let pass while it stood by."""
+    kinds = {info.kind: info for info in (PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG)}
+    for kind, namespace, name in refs:
+        body = {"metadata": {"name": name, "namespace": namespace or None}}
+        try:
+            await sync(memo, kinds[kind], body, _log)
+        except Exception as exc:  # the next change or Secret event tries again
+            _log.warning("evaluating %s %s/%s failed: %s", kind, namespace, name, exc)
 
 
 # --- Secrets they reference -----------------------------------------------------------------

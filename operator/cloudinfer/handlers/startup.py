@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -13,11 +14,14 @@ import kopf
 from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG
 from cloudinfer.handlers.indexes import first
 from cloudinfer.handlers.options import RunOptions
+from cloudinfer.handlers.providerconfig import evaluate_all
 from cloudinfer.runtime.controller import Runtime
+from cloudinfer.runtime.leader import LEADER, LeaderElector, default_identity
 
 # kopf's own finalizer (kinds with kopf deletion handlers); the reconciler uses
 # cloudinfer.reconcile.managed.FINALIZER for the cloud-backed kinds.
 KOPF_FINALIZER = "cloudinfer.io/kopf-finalizer"
+_tasks: set[asyncio.Task[None]] = set()  # started on taking over, referenced until done
 
 
 def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None:
@@ -44,14 +48,9 @@ def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None
     settings.posting.reporting_component = "cloudinfer"
     settings.posting.reporting_instance = socket.gethostname()
 
-    if options.peering:
-        settings.peering.standalone = False
-        settings.peering.name = options.peering
-        settings.peering.priority = options.priority
-        settings.peering.mandatory = True
-        settings.peering.clusterwide = not options.namespaces
-    else:
-        settings.peering.standalone = True
+    # No kopf peering: it pauses a replica's watches (no warm caches) but not the work queue,
+    # and equal priorities pause every replica. Replicas coordinate by leader election.
+    settings.peering.standalone = True
 
 
 @kopf.on.startup()
@@ -76,6 +75,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
     def secret(namespace: str, name: str) -> Any:
         return first(secrets, (namespace, name))
 
+    def labels(namespace: str) -> Any:
+        return first(kwargs["namespaces"], namespace)
+
     # Created here so the work queue's tasks run inside kopf's context (Events can be posted).
     memo.runtime = Runtime(
         memo.kube,
@@ -84,8 +86,31 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
         options.operator_namespace,
         workers=options.workers,
         resync=options.resync_seconds,
+        namespace_labels=labels,
     )
-    memo.runtime.start()
+    lease = getattr(memo, "lease", None)
+    if lease is None:
+        LEADER.set(1)
+        memo.runtime.start()
+        return
+    # The election calls back from its own thread; the work queue's tasks are created in
+    # this (kopf's) context all the same.
+    loop, context = asyncio.get_running_loop(), contextvars.copy_context()
+
+    def take_over() -> None:
+        runtime: Runtime = memo.runtime
+        runtime.start()
+        for key in runtime.objects.all_keys():  # the queue has them already; nothing is missed
+            runtime.queue.add(key)
+        refs = [*pcs, *cpcs]  # what a standby let pass; kopf's resume may not come again
+        _tasks.add(task := asyncio.create_task(evaluate_all(memo, refs)))
+        task.add_done_callback(_tasks.discard)
+
+    def elected() -> None:  # in the election's thread
+        loop.call_soon_threadsafe(take_over, context=context)
+
+    memo.elector = LeaderElector(lease, default_identity(), on_started=elected)
+    memo.elector.start()
 
 
 @kopf.on.cleanup()
@@ -93,6 +118,9 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     runtime = getattr(memo, "runtime", None)
     if runtime is not None:
         await runtime.stop()
+    elector: LeaderElector | None = getattr(memo, "elector", None)
+    if elector is not None:
+        await elector.close()  # nothing acts any more: the lease is released
 
 
 @kopf.on.login()

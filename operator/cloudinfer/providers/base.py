@@ -86,8 +86,25 @@ class Provider:
     # The part of a provider config that scopes the cloud's listings (project, workspace).
     scope: Callable[[ProviderConfigSpec], str] = lambda spec: ""
 
-    def context(self, spec: ProviderConfigSpec) -> CallContext:
-        return CallContext(spec.region, spec.workspace_id, spec.project_id)
+    def context(self, spec: ProviderConfigSpec, creds: Credentials) -> CallContext:
+        return CallContext(
+            spec.region,
+            spec.workspace_id,
+            spec.project_id,
+            cross_namespace=spec.allow_cross_namespace_adoption,
+            account=self.account_identity(spec, creds),
+        )
+
+    def account_identity(self, spec: ProviderConfigSpec, creds: Credentials) -> str:
+        """Which account (and place in it) a resource's cloud resource lives in, as a short
+        digest recorded on the resource at create time: where it changes, acting would
+        create a duplicate there and orphan the original. The principal is the Secret's
+        `accountId` when given (so rotating to a new key id is no change), else the key id
+        (or, for an IAM token, the project)."""
+        endpoint = (spec.endpoint or self.default_endpoint(spec.region)).rstrip("/")
+        principal = creds.account_id or creds.access_key_id or f"iam-token:{spec.project_id}"
+        text = "\0".join((self.cloud, endpoint, spec.region, self.scope(spec), principal))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def account_key(self, spec: ProviderConfigSpec, creds: Credentials) -> AccountKey:
         polls = spec.poll_intervals

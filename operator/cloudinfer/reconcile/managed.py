@@ -13,14 +13,21 @@ Order of business, as in Crossplane's managed reconciler:
       marker and no id looks the resource up by the owner marker it stamped: found → record
       it; provably absent → create again; undecidable → CreateIncomplete, never a blind
       second create;
- 5. present → if it differs from the spec and is not mid-transition, update;
- 6. write status (only what changed), the connection Secret, and Events on transitions.
+ 5. present but not ours → NameConflict, or, with annotation `cloudinfer.io/adopt: "true"`,
+    take it over (unowned, or owned from this namespace); what another namespace's resource
+    made is adopted (or cloned) only when the provider config allows it;
+ 6. present → if it differs from the spec and is not mid-transition, update; Ready only
+    once an observation shows the cloud runs this generation;
+ 7. write status (only what changed), the connection Secret (only one this resource
+    controls), and Events on transitions.
 
 Errors are classified: terminal ones are recorded against the generation and not retried
-until the spec changes; throttling waits for retry-after; transient ones back off with
-jitter. The algorithm does no I/O of its own: the adapter talks to the cloud, the writer to
-Kubernetes. It returns when to look again, or None when an event will say so (the observer
-tells it when the cloud changes; the runtime adds a long resync)."""
+until the spec changes or the `cloudinfer.io/retry` annotation takes a new value; throttling
+waits for retry-after; transient ones back off with jitter, permission and credential
+refusals slowly. A deletion is retried whatever the error. The algorithm does no I/O of its
+own: the adapter talks to the cloud, the writer to Kubernetes. It returns when to look
+again, or None when an event will say so (the observer tells it when the cloud changes; the
+runtime adds a long resync)."""
 
 from __future__ import annotations
 
@@ -35,8 +42,10 @@ from typing import Any, Protocol
 from cloudinfer import conditions
 from cloudinfer.adapters.base import (
     OWNER_LABEL,
+    RESOURCE_LABEL,
     CallContext,
     CreatePending,
+    CrossNamespace,
     Drift,
     ExternalClient,
     Lookup,
@@ -44,13 +53,20 @@ from cloudinfer.adapters.base import (
     Observation,
 )
 from cloudinfer.api.kinds import ManagedKind
-from cloudinfer.clouds.errors import AuthFailed, CloudError, Conflict, Throttled
+from cloudinfer.clouds.errors import AuthFailed, CloudError, Conflict, Forbidden, Throttled
 from cloudinfer.observer.batch import StaleSnapshot
 
 FINALIZER = "cloudinfer.io/finalizer"
 EXTERNAL_NAME = "cloudinfer.io/external-name"
 CREATE_PENDING = "cloudinfer.io/create-pending"
 PAUSED = "cloudinfer.io/paused"
+# Any new value retries a refusal the cloud called final, without a spec edit.
+RETRY = "cloudinfer.io/retry"
+# "true" with managementPolicy Manage: take over an existing cloud resource that nobody, or
+# a resource of this namespace (e.g. this one before a backup restore), owns.
+ADOPT = "cloudinfer.io/adopt"
+# The account (a digest, see Provider.account_identity) the cloud resource was made in.
+ACCOUNT = "cloudinfer.io/account"
 ID_WRITE_ATTEMPTS = 5  # a lost id is a leaked resource: insist before giving up
 
 
@@ -67,7 +83,9 @@ class ResourceWriter(Protocol):
 
     async def write_connection_secret(
         self, resource: ManagedResource, data: dict[str, str]
-    ) -> None: ...
+    ) -> str | None:
+        """Write the connection Secret; the reason it was not written (a Secret this
+        resource does not control is never overwritten), or None."""
 
     async def event(
         self, resource: ManagedResource, type_: str, reason: str, message: str
@@ -137,6 +155,11 @@ class Reconciler:
             paused = (False, "ReconcilePaused", f"paused by the {PAUSED} annotation")
             await self._write(res, None, Verdict(ready=self._old_ready(res), synced=paused))
             return None
+        moved = self._identity_moved(res)
+        if moved is not None and not (res.deleting and release_reason(res.spec)):
+            # Acting now would create a duplicate in the new place (or delete a namesake).
+            await self._refuse(res, None, *moved)
+            return None
         if res.deleting:
             return await self._delete(res)
         try:
@@ -145,10 +168,14 @@ class Reconciler:
             return await self._cloud_error(res, None, exc, "observe")
         if not obs.exists:
             return await self._absent(res)
-        if res.manage and obs.owner_uid is not None and obs.owner_uid != res.uid:
-            return await self._conflict(res, obs)
-        if res.manage and obs.owner_uid is None and not self._server_named:
-            return await self._conflict(res, obs)
+        if obs.owner_uid != res.uid:
+            if not res.manage and self._elsewhere(res, obs):
+                return await self._cross_namespace(res, obs)
+            # Server-named: found by the id recorded for this resource, so it is ours.
+            if res.manage and (obs.owner_uid is not None or not self._server_named):
+                if res.annotations.get(ADOPT, "").lower() == "true":
+                    return await self._adopt(res, obs)
+                return await self._conflict(res, obs)
         return await self._sync(res, obs)
 
     # -- steps -------------------------------------------------------------------------------
@@ -161,8 +188,8 @@ class Reconciler:
                 res, Observation(exists=False), Verdict((False, "ExternalNotFound", message))
             )
             return None
-        if res.status.get("failedGeneration") == res.generation:
-            return None  # refused before: only a spec change retries
+        if refused(res):
+            return None  # refused before: only a spec change or a retry request retries
         pending = res.create_pending
         if self._server_named and not res.external_id and pending and pending.uid == res.uid:
             return await self._resolve_pending(res)
@@ -195,12 +222,39 @@ class Reconciler:
         await self._refuse(res, None, "CreateIncomplete", message)
         return self.retry_base * 12
 
+    def _identity_moved(self, res: ManagedResource) -> tuple[str, str] | None:
+        """(reason, message) when what identifies the cloud resource no longer agrees with
+        what was recorded when it was made: the account, or an edited external name."""
+        recorded = res.annotations.get(ACCOUNT)
+        if recorded and self.ctx.account and recorded != self.ctx.account:
+            return "AccountChanged", (
+                "the provider config (its endpoint, region, scope or credentials' account) "
+                f"now reaches another account than the one this resource was made in "
+                f"(annotation {ACCOUNT}={recorded}, now {self.ctx.account}); nothing is done "
+                "on the cloud. Point the provider config back, or remove the annotation to "
+                "accept the new account (a cloud resource left in the old one stays there)"
+            )
+        name = res.annotations.get(EXTERNAL_NAME)
+        if not self._server_named and name:
+            want = self.adapter.external_name(res.spec, res.name)
+            if name != want:
+                return "ExternalNameChanged", (
+                    f'annotation {EXTERNAL_NAME} is "{name}" but the spec names "{want}"; '
+                    "nothing is done on the cloud until they agree (restore the annotation, "
+                    "or remove it to use the spec's name)"
+                )
+        return None
+
     def _identity_annotations(self, res: ManagedResource) -> dict[str, str | None]:
         """Client-named: the name, recorded for good (what a lost create made is found by
-        it). Server-named: the id is recorded after the create; see _create."""
-        if self._server_named or res.annotations.get(EXTERNAL_NAME) == res.external_name:
-            return {}
-        return {EXTERNAL_NAME: res.external_name}
+        it). Server-named: the id is recorded after the create; see _create. Both: the
+        account it is made in."""
+        marks: dict[str, str | None] = {}
+        if not self._server_named and res.annotations.get(EXTERNAL_NAME) != res.external_name:
+            marks[EXTERNAL_NAME] = res.external_name
+        if self.ctx.account and res.annotations.get(ACCOUNT) != self.ctx.account:
+            marks[ACCOUNT] = self.ctx.account
+        return marks
 
     async def _create(self, res: ManagedResource) -> float | None:
         # One metadata write before the create call: the finalizer (the object cannot vanish
@@ -268,21 +322,63 @@ class Reconciler:
         owner = obs.owner_uid or "absent"
         message = (
             f'"{res.external_name}" already exists and is not owned by this '
-            f"resource (label {OWNER_LABEL}={owner}); set another name, or adopt "
-            "it with managementPolicy: Observe"
+            f"resource (label {OWNER_LABEL}={owner}); set another name, take it over with "
+            f'annotation {ADOPT}: "true", or mirror it read-only with managementPolicy: Observe'
         )
         await self._refuse(res, None, "NameConflict", message)
         return None
 
+    def _elsewhere(self, res: ManagedResource, obs: Observation) -> bool:
+        """Made by another namespace's resource, and the provider config does not allow
+        using it from here. Unlabelled resources (made outside Kubernetes) are no one's."""
+        return (
+            obs.owner_uid is not None
+            and obs.owner_uid != res.uid
+            and obs.owner_namespace != res.namespace
+            and not self.ctx.cross_namespace
+        )
+
+    async def _cross_namespace(self, res: ManagedResource, obs: Observation) -> float | None:
+        where = obs.owner_namespace or "unknown"
+        message = (
+            f'"{res.external_name}" belongs to a resource in namespace "{where}" (label '
+            f"{RESOURCE_LABEL}); it can be adopted only from there, unless the provider config "
+            "sets spec.allowCrossNamespaceAdoption"
+        )
+        # Nothing of the other namespace's service goes into this status.
+        await self._refuse(res, None, "CrossNamespaceAdoption", message)
+        return None
+
+    async def _adopt(self, res: ManagedResource, obs: Observation) -> float | None:
+        """Take over: stamp our owner labels on it, then manage it as if we had made it
+        (_sync records the name/id and the finalizer)."""
+        if self._elsewhere(res, obs):
+            return await self._cross_namespace(res, obs)
+        try:
+            await self.adapter.claim(res, self.ctx, obs)
+        except CloudError as exc:
+            return await self._cloud_error(res, obs, exc, "adopt")
+        previous = f"resource {obs.owner_uid}" if obs.owner_uid else "nobody"
+        await self.writer.event(
+            res,
+            "Normal",
+            "AdoptedExternal",
+            f'took over "{res.external_name}" (owned by {previous} before)',
+        )
+        obs = dataclasses.replace(obs, owner_uid=res.uid, owner_namespace=res.namespace)
+        return await self._sync(res, obs)
+
     async def _sync(self, res: ManagedResource, obs: Observation) -> float | None:
         extra: dict[str, Any] = {}
         manage = res.manage
-        refused = res.status.get("failedGeneration") == res.generation
-        if manage and obs.drift and not obs.transitional and not obs.deleting and not refused:
+        was_refused = refused(res)
+        updated = False
+        if manage and obs.drift and not obs.transitional and not obs.deleting and not was_refused:
             try:
                 extra = await self.adapter.update(res, self.ctx, obs)
             except CloudError as exc:
                 return await self._cloud_error(res, obs, exc, "update")
+            updated = True
             await self.writer.event(
                 res,
                 "Normal",
@@ -297,11 +393,23 @@ class Reconciler:
             if marks or FINALIZER not in res.finalizers:
                 await self.writer.prepare(res, marks, finalizer=True)
         ref = res.spec.write_connection_secret_to_ref
+        unwritten = None
         if ref is not None and obs.connection:
-            await self.writer.write_connection_secret(res, obs.connection)
+            unwritten = await self.writer.write_connection_secret(res, obs.connection)
         verdict = Verdict(ready=readiness(obs, _stopped(res)), extra=extra)
-        if not refused:
-            verdict.extra["failedGeneration"] = None
+        if manage and obs.drift and not obs.deleting:
+            # Ready means "this generation is live": not while the cloud still differs, even
+            # when what it runs now is healthy (kubectl wait must not return before the
+            # change is applied). An observation without drift sets it again.
+            paths = Drift.describe(obs.drift)
+            if updated:
+                verdict.ready = (False, "Updating", f"applying the spec: {paths}")
+            elif was_refused:
+                verdict.ready = self._old_ready(res)
+            elif verdict.ready[0] is True:
+                verdict.ready = (False, "Updating", f"waiting to apply the spec: {paths}")
+        if not was_refused:
+            verdict.extra.update(failedGeneration=None, failedRetry=None)
         else:
             verdict.synced = self._old_synced(res)
         message = None
@@ -317,7 +425,15 @@ class Reconciler:
         if message and message != res.status.get("message") and not manage:
             event = ("Warning", "DriftDetected", message)
         verdict.extra["message"] = message or verdict.ready[2]
+        if unwritten is not None:
+            if self._old_synced(res)[1] != "ConnectionSecretConflict":
+                event = ("Warning", "ConnectionSecretConflict", unwritten)
+            verdict.synced = (False, "ConnectionSecretConflict", unwritten)
         await self._write(res, obs, verdict, event=event)
+        if unwritten is not None:
+            # A Secret that is not ours says nothing to our watches when it goes: look again
+            # now and then (no cloud call: the observer's copy answers).
+            return 60.0
         return None  # after an update the observer follows the resource and tells us
 
     async def _delete(self, res: ManagedResource) -> float | None:
@@ -395,29 +511,45 @@ class Reconciler:
             )
             await self._write(res, obs, verdict)
             return None  # the observer tells us when listing works again
+        if isinstance(exc, CrossNamespace):
+            # The provider config's watch wakes the resource when it allows it.
+            await self._refuse(res, obs, "CrossNamespaceAdoption", exc.message)
+            return None
         if isinstance(exc, AuthFailed):
+            # The Secret's watch wakes the resource when it is fixed; until then, slowly.
             await self._refuse(res, obs, "CredentialsRejected", detail)
-            return 60.0  # fixing the Secret does not change the spec
+            return self._backoff(res, 60.0, 600.0)
+        if isinstance(exc, Forbidden):
+            # An admin grants the permission (or frees the name): no spec change will come.
+            await self._refuse(res, obs, "Forbidden", detail)
+            return self._backoff(res, 60.0, 600.0)
         if exc.terminal and not res.deleting:
             reason = reason_from_code(exc.code or type(exc).__name__)
+            extra = {
+                "failedGeneration": res.generation,
+                "failedRetry": res.annotations.get(RETRY),
+                "message": detail,
+            }
             verdict = Verdict(
-                ready=(False, reason, detail),
-                synced=(False, "TerminalError", detail),
-                extra={"failedGeneration": res.generation, "message": detail},
+                ready=(False, reason, detail), synced=(False, "TerminalError", detail), extra=extra
             )
             await self._write(res, obs, verdict, event=("Warning", reason, detail))
             return None
         return await self._retry(res, obs, detail)
 
-    async def _retry(self, res: ManagedResource, obs: Observation | None, detail: str) -> float:
+    def _backoff(self, res: ManagedResource, base: float, cap: float) -> float:
+        """Exponential from `base` per consecutive failure of this resource, jittered."""
         attempts = self._failures.get(res.key, 0)
         self._failures[res.key] = attempts + 1
-        delay = min(300.0, self.retry_base * float(2 ** min(attempts, 8)))
-        delay *= self._rng.uniform(0.5, 1.5)
+        delay = min(cap, base * float(2 ** min(attempts, 8)))
+        return max(1.0, delay * self._rng.uniform(0.5, 1.5))
+
+    async def _retry(self, res: ManagedResource, obs: Observation | None, detail: str) -> float:
+        delay = self._backoff(res, self.retry_base, 300.0)
         await self._write(
             res, obs, Verdict(ready=self._old_ready(res), synced=(False, "ReconcileError", detail))
         )
-        return max(1.0, delay)
+        return delay
 
     # -- status ------------------------------------------------------------------------------
 
@@ -438,9 +570,12 @@ class Reconciler:
     async def _refuse(
         self, res: ManagedResource, obs: Observation | None, reason: str, message: str
     ) -> None:
-        """Not Ready and not Synced for the same reason, with a Warning Event."""
+        """Not Ready and not Synced for the same reason, with a Warning Event when the reason
+        is new (a refusal retried every minute is one Event, not one a minute)."""
         verdict = Verdict(ready=(False, reason, message), synced=(False, reason, message))
-        await self._write(res, obs, verdict, event=("Warning", reason, message))
+        old = conditions.find(res.status.get("conditions"), conditions.READY)
+        event = None if old is not None and old.get("reason") == reason else ("Warning", reason)
+        await self._write(res, obs, verdict, event=(*event, message) if event else None)
 
     async def _write(
         self,
@@ -452,6 +587,15 @@ class Reconciler:
         if verdict.synced[0]:
             self._failures.pop(res.key, None)
         await report(self.kind, self.writer, res, verdict, obs, event)
+
+
+def refused(res: ManagedResource) -> bool:
+    """Whether the cloud refused this generation for good, and no retry was asked since."""
+    status = res.status
+    return bool(
+        status.get("failedGeneration") == res.generation
+        and status.get("failedRetry") == res.annotations.get(RETRY)
+    )
 
 
 def _stopped(res: ManagedResource) -> bool:
@@ -468,14 +612,14 @@ def status_fields(
     if obs is None:
         return fields
     if not obs.exists:
-        cleared = ("phase", "progress", "endpoint", "endpoints", "instances", "cloudStatus")
+        cleared = ("phase", "progress", "url", "endpoints", "instances", "cloudStatus")
         return {**fields, **dict.fromkeys(cleared), kind.id_field: res.external_id or None}
     fields.update(
         {
             "phase": obs.phase,
             "cloudStatus": obs.cloud_status,
             "progress": obs.progress,
-            "endpoint": obs.endpoint,
+            "url": obs.endpoint,
             "endpoints": obs.endpoints or None,
             "instances": obs.instances,
         }

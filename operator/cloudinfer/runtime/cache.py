@@ -4,8 +4,9 @@
   watch events and by the answers to the operator's own writes. The predicate `relevant`
   tells a change someone made (spec, labels, annotations, deletion) from the echo of the
   operator's own status and metadata writes, which must not cause another reconcile.
-- Secrets: small facts per Secret (its credential keys, or a digest of a connection Secret
-  the operator writes), built by a kopf index so they are complete before any reconcile."""
+- Secrets: small facts per Secret (its credential keys, its values for specs that reference
+  them, or a digest of a connection Secret the operator writes), built by a kopf index so
+  they are complete before any reconcile."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloudinfer.credentials import CREDENTIAL_KEYS
+from cloudinfer.credentials import CREDENTIAL_KEYS, decode_secret_data
 
 Key = tuple[str, str, str]  # (Kind, namespace, name)
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -75,12 +76,37 @@ class ObjectCache:
     def __init__(self, own_annotations: frozenset[str] = frozenset()) -> None:
         self._bodies: dict[Key, dict[str, Any]] = {}
         self.own_annotations = own_annotations
+        # Per object, the own annotations' values as the operator last wrote (or first saw)
+        # them: an edit by someone else is told from the echo of our own write by these.
+        self._expected: dict[Key, dict[str, str | None]] = {}
+        # Own annotations written and not yet seen back (by the answer or the watch).
+        self._pending: dict[Key, set[str]] = {}
 
-    def relevant(self, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    def expect(self, key: Key, annotations: Mapping[str, str | None]) -> None:
+        """The operator is about to write these own annotations (None removes one)."""
+        own = {k: v for k, v in annotations.items() if k in self.own_annotations}
+        self._expected.setdefault(key, {}).update(own)
+        self._pending.setdefault(key, set()).update(own)
+
+    def relevant(
+        self, old: Mapping[str, Any] | None, new: Mapping[str, Any], key: Key | None = None
+    ) -> bool:
         """Whether going from `old` to `new` needs a reconcile: a new object, or a change to
-        what others write. Status, the finalizer and the own annotations are the operator's."""
-        return old is None or user_view(old, self.own_annotations) != user_view(
-            new, self.own_annotations
+        what others write. Status, the finalizer and the own annotations are the operator's
+        (unless someone else edited one)."""
+        if old is None:
+            return True
+        own = self.own_annotations
+        if user_view(old, own) != user_view(new, own):
+            return True
+        # An own annotation changed to something the operator did not write: someone
+        # edited it (told apart from the echo of our write by what we said we would write).
+        expected = self._expected.get(key, {}) if key is not None else {}
+        before = (old.get("metadata") or {}).get("annotations") or {}
+        after = (new.get("metadata") or {}).get("annotations") or {}
+        return any(
+            after.get(k) != before.get(k) and after.get(k) != expected.get(k, before.get(k))
+            for k in own
         )
 
     def get(self, key: Key) -> dict[str, Any] | None:
@@ -93,11 +119,39 @@ class ObjectCache:
         new_version, old_version = _version(body), _version(old) if old else None
         if new_version is not None and old_version is not None and new_version <= old_version:
             return False
-        self._bodies[key] = trim(body)
-        return self.relevant(old, body)
+        self._bodies[key] = trimmed = trim(body)
+        present = trimmed["metadata"].get("annotations") or {}
+        if key not in self._expected:  # first sight: what it carries now is the baseline
+            self._expected[key] = {k: present.get(k) for k in self.own_annotations}
+        if old is None:
+            return True
+        if self.relevant(old, body, key):
+            return True
+        # Our own write seen back: done. Any later change of an own annotation (even back
+        # to what we wrote, after someone's edit) is someone else's.
+        before = (old.get("metadata") or {}).get("annotations") or {}
+        pending = self._pending.get(key, set())
+        expected = self._expected[key]
+        changed = {k for k in self.own_annotations if present.get(k) != before.get(k)}
+        echoed = {k for k in changed if k in pending and present.get(k) == expected.get(k)}
+        pending -= echoed
+        return bool(changed - echoed)
 
     def drop(self, key: Key) -> None:
         self._bodies.pop(key, None)
+        self._expected.pop(key, None)
+        self._pending.pop(key, None)
+
+    def all_keys(self) -> list[Key]:
+        """The key of every object held."""
+        return list(self._bodies)
+
+
+# Values a spec may reference (env valueFrom.secretKeyRef) are kept for Secrets of at most
+# this much data, and not of these types: large, or the cluster's own credentials, which no
+# spec should hand to a cloud.
+MAX_REFERENCED_BYTES = 64 * 1024
+UNREFERENCEABLE_TYPES = frozenset({"helm.sh/release.v1", "kubernetes.io/service-account-token"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +159,10 @@ class SecretFacts:
     """What the operator needs to know about one Secret, and nothing more."""
 
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)  # decoded
+    # Decoded values (UTF-8 text) for specs that reference them, if the Secret may be
+    # referenced (see MAX_REFERENCED_BYTES); `keys` names every key of its data.
+    values: Mapping[str, str] = field(default_factory=dict, repr=False)
+    keys: frozenset[str] = frozenset()
     digest: str = ""  # of the data, for Secrets the operator writes
     owners: tuple[str, ...] = ()  # uids of controller owners
     owner_refs: tuple[tuple[str, str, str], ...] = ()  # (apiVersion, kind, name) of those
@@ -129,8 +187,13 @@ def secret_facts(body: Mapping[str, Any]) -> SecretFacts:
                 continue
     managed = (meta.get("labels") or {}).get(MANAGED_BY) == OPERATOR
     controllers = [o for o in meta.get("ownerReferences") or () if o.get("controller")]
+    referenceable = body.get("type") not in UNREFERENCEABLE_TYPES and (
+        sum(len(k) + len(v) for k, v in data.items()) <= MAX_REFERENCED_BYTES * 4 // 3
+    )
     return SecretFacts(
         credentials=credentials,
+        values=decode_secret_data(data) if referenceable else {},
+        keys=frozenset(data),
         digest=data_digest(data) if managed else "",
         owners=tuple(str(o.get("uid")) for o in controllers) if managed else (),
         owner_refs=tuple(

@@ -23,12 +23,14 @@ from pydantic import ValidationError
 
 from cloudinfer import conditions
 from cloudinfer.adapters.base import CreatePending, ManagedResource
-from cloudinfer.api.kinds import GROUP, ManagedKind, managed_kind
+from cloudinfer.api.common import ManagedSpec
+from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, GROUP, ManagedKind, managed_kind
 from cloudinfer.clouds.ratelimit import Parked, admission, patience
 from cloudinfer.kube import Kube
 from cloudinfer.observer.batch import BatchObserver, Intervals
 from cloudinfer.providers.accounts import AccountPool
 from cloudinfer.reconcile.managed import (
+    ACCOUNT,
     CREATE_PENDING,
     EXTERNAL_NAME,
     FINALIZER,
@@ -46,10 +48,12 @@ from cloudinfer.runtime.resolve import (
     Blocked,
     ConfigLookup,
     ConfigRef,
+    LabelsLookup,
     SecretLookup,
     config_ref,
     resolve,
 )
+from cloudinfer.runtime.secretrefs import SecretName, referenced_secrets, secret_values
 from cloudinfer.runtime.writer import KubeWriter
 
 log = logging.getLogger(__name__)
@@ -67,7 +71,7 @@ WATCH_EVENTS = Counter(
 # (the gate), so other accounts are served meanwhile.
 LIMITER_PATIENCE = 15.0
 # Annotations the operator writes itself: their echo is not someone else's change.
-OWN_ANNOTATIONS = frozenset({EXTERNAL_NAME, CREATE_PENDING})
+OWN_ANNOTATIONS = frozenset({EXTERNAL_NAME, CREATE_PENDING, ACCOUNT})
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -88,9 +92,11 @@ class Runtime:
         workers: int = 16,
         resync: float = 3600.0,
         rng: random.Random | None = None,
+        namespace_labels: LabelsLookup = lambda _: {},
     ) -> None:
         self.kube = kube
         self._configs, self._secrets = configs, secrets
+        self._namespace_labels = namespace_labels
         self.operator_namespace = operator_namespace
         self.resync = resync
         self._rng = rng or random.Random()
@@ -106,6 +112,10 @@ class Runtime:
         self._users: dict[ConfigRef, set[Key]] = {}
         self._uses: dict[Key, ConfigRef] = {}
         self._written_secrets: dict[tuple[str, str], str] = {}  # (ns, name) → digest
+        # Who takes values from which Secret (env secretKeyRef), so a Secret that appears or
+        # changes wakes exactly the resources that reference it.
+        self._secret_users: dict[SecretName, set[Key]] = {}
+        self._secret_uses: dict[Key, frozenset[SecretName]] = {}
 
     # -- life --------------------------------------------------------------------------------
 
@@ -143,6 +153,8 @@ class Runtime:
         its owner puts it back."""
         meta = body.get("metadata") or {}
         where = (meta.get("namespace") or "", meta.get("name") or "")
+        for key in self._secret_users.get(where, ()):
+            self.queue.add(key)  # it takes a value from this Secret
         facts = secret_facts(body)
         if not facts.owner_refs:
             return
@@ -159,6 +171,13 @@ class Runtime:
                 continue
             self.queue.add((kind.info.kind, where[0], name))
 
+    def namespace_event(self, name: str) -> None:
+        """A namespace's labels changed: whether a cluster provider config's
+        namespaceSelector allows its resources may have too."""
+        for key, ref in list(self._uses.items()):
+            if key[1] == name and ref[0] == CLUSTER_PROVIDER_CONFIG.kind:
+                self.queue.add(key)
+
     def requeue_users(self, kind: str, namespace: str | None, name: str) -> None:
         """A provider config (or its credentials Secret) changed or went: wake its users."""
         for key in self._users.get((kind, namespace or "", name), set()):
@@ -174,6 +193,7 @@ class Runtime:
         used = self._uses.pop(key, None)
         if used is not None:
             self._users.get(used, set()).discard(key)
+        self._record_secret_uses(key, frozenset())
         self.accounts.release(key)
 
     def _record_use(self, key: Key, ref: ConfigRef) -> None:
@@ -184,6 +204,21 @@ class Runtime:
             self._users.get(old, set()).discard(key)
         self._users.setdefault(ref, set()).add(key)
         self._uses[key] = ref
+
+    def _record_secret_uses(self, key: Key, secrets: frozenset[SecretName]) -> None:
+        old = self._secret_uses.get(key, frozenset())
+        for where in old - secrets:
+            users = self._secret_users.get(where)
+            if users is not None:
+                users.discard(key)
+                if not users:
+                    del self._secret_users[where]
+        for where in secrets - old:
+            self._secret_users.setdefault(where, set()).add(key)
+        if secrets:
+            self._secret_uses[key] = secrets
+        else:
+            self._secret_uses.pop(key, None)
 
     def _watch(
         self,
@@ -219,7 +254,7 @@ class Runtime:
         now = self.objects.get(key)
         if now is None:
             return None
-        if before is not None and self.objects.relevant(before, now):
+        if before is not None and self.objects.relevant(before, now, key):
             # Someone changed the object while we worked; the answer to our write carried
             # it into the cache, so its own watch event will look stale: look again now.
             return 0.0
@@ -276,6 +311,7 @@ class Runtime:
             self._configs,
             self._secrets,
             self.operator_namespace,
+            self._namespace_labels,
         )
         if isinstance(resolved, Blocked):
             # No account until it is fixed: the one used before may close (its credentials
@@ -283,6 +319,16 @@ class Runtime:
             self._watch(key, None, "", Intervals())
             self.accounts.release(key)
             return await self._blocked(kind, writer, _with_spec(base, spec), resolved)
+        # Values the spec takes from Secrets, from the Secret index; a missing one stops the
+        # resource before any cloud call (not its deletion: nothing is sent then).
+        managed: ManagedSpec = spec  # type: ignore[assignment]
+        self._record_secret_uses(key, referenced_secrets(managed, namespace))
+        values = secret_values(managed, namespace, self._secrets, lenient=base.deleting)
+        if isinstance(values, Blocked):
+            resource = _with_spec(base, spec)
+            await self._report_problem(kind, writer, resource, values.reason, values.message)
+            return None
+        base = dataclasses.replace(base, secret_values=values)
         account = self.accounts.use(key, resolved.provider, resolved.config, resolved.credentials)
         adapter = account.adapters[kind_name]
         observer = account.observers[kind_name]
@@ -313,7 +359,7 @@ class Runtime:
             kind,
             adapter,
             writer,
-            resolved.provider.context(resolved.config),
+            resolved.provider.context(resolved.config, resolved.credentials),
             retry_base=intervals.transitional,
             failures=self.failures,
             rng=self._rng,

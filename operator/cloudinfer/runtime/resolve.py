@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from cloudinfer.api.common import ManagedSpec
 from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, PROVIDER_CONFIG, ManagedKind
-from cloudinfer.api.providerconfig import ProviderConfigSpec
+from cloudinfer.api.providerconfig import ClusterProviderConfigSpec, ProviderConfigSpec
 from cloudinfer.credentials import Credentials, CredentialsError, credentials_from_secret
 from cloudinfer.providers import provider_for
 from cloudinfer.providers.base import Provider
@@ -21,6 +21,7 @@ from cloudinfer.runtime.cache import SecretFacts
 ConfigRef = tuple[str, str, str]  # (Kind, namespace or "", name) of a provider config
 ConfigLookup = Callable[[ConfigRef], Mapping[str, Any] | None]  # → the spec
 SecretLookup = Callable[[str, str], SecretFacts | None]
+LabelsLookup = Callable[[str], Mapping[str, str] | None]  # a namespace's labels
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,27 @@ def resolve(
     configs: ConfigLookup,
     secrets: SecretLookup,
     operator_namespace: str,
+    namespace_labels: LabelsLookup = lambda _: {},
 ) -> Resolution | Blocked:
     ref = config_ref(spec, namespace)
     where = describe_ref(ref)
     raw = configs(ref)
     if raw is None:
         return Blocked("ProviderConfigNotFound", f"{where} (spec.providerConfigRef) not found")
+    model = (
+        ClusterProviderConfigSpec if ref[0] == CLUSTER_PROVIDER_CONFIG.kind else ProviderConfigSpec
+    )
     try:
-        config = ProviderConfigSpec.model_validate(raw)
+        config = model.model_validate(raw)
     except ValidationError as exc:
         return Blocked("ProviderConfigInvalid", f"{where} cannot be read: {exc.errors()[0]['msg']}")
+    selector = getattr(config, "namespace_selector", None)
+    if selector is not None and not selector.matches(namespace_labels(namespace) or {}):
+        return Blocked(
+            "ProviderConfigNotAllowed",
+            f'{where} does not allow namespace "{namespace}": its spec.namespaceSelector '
+            "does not select this namespace's labels",
+        )
     selected = kind.block_of(spec)
     if selected is None:
         blocks = " or ".join(f"spec.{b}" for b in kind.clouds)

@@ -11,7 +11,7 @@ from typing import Any
 
 from cloudinfer.adapters.base import ManagedResource
 from cloudinfer.api.kinds import KindInfo
-from cloudinfer.kube import Kube
+from cloudinfer.kube import Kube, SecretNotOwned
 from cloudinfer.reconcile.managed import FINALIZER
 from cloudinfer.runtime.cache import (
     MANAGED_BY,
@@ -54,6 +54,7 @@ class KubeWriter:
         self, resource: ManagedResource, annotations: dict[str, str | None], finalizer: bool
     ) -> None:
         patch: dict[str, Any] = {"annotations": annotations}
+        self._objects.expect(self.key, annotations)
         finalizers = list(self._meta.get("finalizers") or [])
         if finalizer and FINALIZER not in finalizers:
             # A list is replaced whole: only safe against the version it was read from.
@@ -86,14 +87,23 @@ class KubeWriter:
 
     async def write_connection_secret(
         self, resource: ManagedResource, data: dict[str, str]
-    ) -> None:
-        """Write only when the watched copy differs: no GET, no write at rest."""
+    ) -> str | None:
+        """Write only when the watched copy differs: no GET, no write at rest. Only a Secret
+        that does not exist or that this resource controls is written; otherwise it is left
+        untouched and the answer says why."""
         ref = resource.spec.write_connection_secret_to_ref
         encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         digest = data_digest(encoded)
         facts = self._secrets(resource.namespace, ref.name)
-        if facts is not None and facts.digest == digest and resource.uid in facts.owners:
-            return
+        conflict = (
+            f'Secret "{resource.namespace}/{ref.name}" (spec.writeConnectionSecretToRef) '
+            f"exists and is not controlled by this {self.info.kind}; it is left untouched: "
+            "delete it or choose another name"
+        )
+        if facts is not None and resource.uid not in facts.owners:
+            return conflict
+        if facts is not None and facts.digest == digest:
+            return None
         owner = {
             "apiVersion": self.info.api_version,
             "kind": self.info.kind,
@@ -103,14 +113,18 @@ class KubeWriter:
             "blockOwnerDeletion": False,
         }
         self._wrote_secret(resource.namespace, ref.name, digest)
-        await self.kube.apply_secret(
-            resource.namespace,
-            ref.name,
-            data,
-            owner,
-            {MANAGED_BY: OPERATOR},
-            resource_version=facts.resource_version if facts is not None else None,
-        )
+        try:
+            await self.kube.apply_secret(
+                resource.namespace,
+                ref.name,
+                data,
+                owner,
+                {MANAGED_BY: OPERATOR},
+                resource_version=facts.resource_version if facts is not None else None,
+            )
+        except SecretNotOwned:  # the watch had not shown it yet
+            return conflict
+        return None
 
     async def event(self, resource: ManagedResource, type_: str, reason: str, message: str) -> None:
         meta = self._meta

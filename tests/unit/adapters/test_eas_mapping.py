@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 from hypothesis import given
@@ -51,7 +53,12 @@ def test_desired_config_typed_fields_win_over_passthrough() -> None:
         gpu=1,
         resourceGroup="rg",
         containers=[
-            {"image": "img:1", "command": "run", "port": 8000, "env": {"B": "2", "A": "1"}}
+            {
+                "image": "img:1",
+                "command": "run",
+                "port": 8000,
+                "env": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}],
+            }
         ],
         config={"metadata": {"instance": 9, "rpc": {"keepalive": 5}}, "warm_up": True},
     )
@@ -72,7 +79,7 @@ def test_desired_config_typed_fields_win_over_passthrough() -> None:
             "image": "img:1",
             "script": "run",
             "port": 8000,
-            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+            "env": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}],  # spec order
         }
     ]
     assert config["warm_up"] is True
@@ -134,3 +141,66 @@ def test_stopped_and_autoscaling_drift_in_manage_mode_only() -> None:
 
 def test_access_token_is_a_secret() -> None:
     assert isinstance(service().access_token, SecretStr) and "S3CR3T" not in repr(service())
+
+
+def with_secret_env(manage: bool = True) -> InferenceServiceSpec:
+    s = InferenceServiceSpec.model_validate(
+        {
+            "providerConfigRef": {"name": "pc"},
+            "eas": {
+                "containers": [
+                    {
+                        "image": "img:1",
+                        "env": [
+                            {"name": "MODE", "value": "fast"},
+                            {
+                                "name": "API_KEY",
+                                "valueFrom": {"secretKeyRef": {"name": "keys", "key": "api"}},
+                            },
+                        ],
+                    }
+                ]
+            },
+        }
+    )
+    return s if manage else observing(s)
+
+
+REF = "spec.eas.containers[0].env[1].valueFrom.secretKeyRef"
+
+
+def test_secret_key_refs_name_their_path() -> None:
+    refs = with_secret_env().secret_key_refs()
+    assert [(path, ref.name, ref.key) for path, ref in refs] == [(REF, "keys", "api")]
+
+
+def test_env_from_a_secret_takes_the_resolved_value_and_a_rotation_is_drift() -> None:
+    """The mapping stays pure: the value comes in with the resource (secret_values), the
+    drift that a rotated value causes names the path only, and no repr shows the value."""
+    s = with_secret_env()
+    config = desired_config(s, "svc", {REF: "old-S3CR3T"})
+    assert config["containers"][0]["env"] == [
+        {"name": "MODE", "value": "fast"},
+        {"name": "API_KEY", "value": "old-S3CR3T"},
+    ]
+    cloud = service(
+        ServiceConfig=json.dumps({**config, "metadata": {"instance": 1}}), TotalInstance=1
+    )
+    res = dataclasses.replace(resource(s), secret_values={REF: "old-S3CR3T"})
+    assert "old-S3CR3T" not in repr(res)
+    assert observation_of(cloud, res).up_to_date
+    rotated = dataclasses.replace(res, secret_values={REF: "new-S3CR3T"})
+    obs = observation_of(cloud, rotated)
+    assert [d.path for d in obs.drift] == ["containers"]
+    assert Drift.describe(obs.drift) == "containers"
+    assert "S3CR3T" not in repr(obs) and "S3CR3T" not in str(obs.drift[0])
+    # Observe mode compares it too (the user wrote it explicitly).
+    observed = dataclasses.replace(rotated, spec=with_secret_env(manage=False))
+    assert [d.path for d in observation_of(cloud, observed).drift] == ["containers"]
+
+
+def test_an_unresolved_reference_is_left_out_not_sent_empty() -> None:
+    """Only a deleting resource is reconciled without its Secrets; nothing is sent then,
+    but observing must not invent a value."""
+    env = desired_config(with_secret_env(), "svc")["containers"][0]["env"]
+    assert env == [{"name": "MODE", "value": "fast"}]

@@ -23,9 +23,11 @@ from cloudinfer.api.inferenceservice import InferenceServiceSpec
 from cloudinfer.api.kinds import INFERENCE_SERVICE_KIND
 from cloudinfer.clouds import errors
 from cloudinfer.reconcile.managed import (
+    ACCOUNT,
     CREATE_PENDING,
     EXTERNAL_NAME,
     FINALIZER,
+    RETRY,
     Reconciler,
     reason_from_code,
 )
@@ -40,6 +42,7 @@ class FakeAdapter:
     observations: list[Observation]
     create_error: Exception | None = None
     update_error: Exception | None = None
+    delete_error: Exception | None = None
     calls: list[str] = field(default_factory=list)
     identity: Identity = "client-named"
 
@@ -69,8 +72,15 @@ class FakeAdapter:
             raise self.update_error
         return {}
 
+    async def claim(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> None:
+        self.calls.append("claim")
+
     async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:
         self.calls.append("delete")
+        if self.delete_error:
+            raise self.delete_error
 
     def gone(self, observation: Observation) -> bool:
         return not observation.exists
@@ -139,10 +149,13 @@ ABSENT = Observation(exists=False)
 
 
 async def run(
-    resource: ManagedResource, adapter: Any, writer: FakeWriter | None = None
+    resource: ManagedResource,
+    adapter: Any,
+    writer: FakeWriter | None = None,
+    ctx: CallContext = CTX,
 ) -> tuple[FakeWriter, float | None]:
     writer = writer or FakeWriter()
-    reconciler = Reconciler(INFERENCE_SERVICE_KIND, adapter, writer, CTX, retry_base=2)
+    reconciler = Reconciler(INFERENCE_SERVICE_KIND, adapter, writer, ctx, retry_base=2)
     after = await reconciler.reconcile(resource)
     return writer, after
 
@@ -200,6 +213,149 @@ async def test_terminal_refusal_is_recorded_and_not_retried() -> None:
     assert adapter2.calls == ["observe"] and after2 is None  # same generation: no create
     _, _ = await run(replace(again, generation=2), adapter2)
     assert adapter2.calls[-1] == "create"  # spec changed: try again
+
+
+async def test_retry_annotation_retries_a_terminal_refusal_once_per_value() -> None:
+    adapter = FakeAdapter([ABSENT], create_error=errors.Invalid("quota", code="QuotaExceeded"))
+    writer, _ = await run(res(), adapter)
+    refused = replace(
+        res(), status=writer.status, finalizers=(FINALIZER,), annotations={EXTERNAL_NAME: "n"}
+    )
+    asked = replace(refused, annotations={**refused.annotations, RETRY: "1"})
+    writer, _ = await run(asked, adapter)
+    assert adapter.calls == ["observe", "create", "observe", "create"]
+    assert writer.status["failedRetry"] == "1"  # refused again: recorded with the request
+    again = replace(asked, status=writer.status)
+    await run(again, adapter)
+    assert adapter.calls.count("create") == 2  # the same value does not retry twice
+    ok = FakeAdapter([RUNNING])
+    writer, _ = await run(replace(again, annotations={**again.annotations, RETRY: "2"}), ok)
+    assert writer.status["failedGeneration"] is None and writer.status["failedRetry"] is None
+
+
+async def test_permission_and_credential_refusals_retry_slowly_with_one_event() -> None:
+    for error, reason in (
+        (errors.Forbidden("no permission", code="Forbidden.RAM"), "Forbidden"),
+        (errors.AuthFailed("bad key", code="InvalidAccessKeyId.NotFound"), "CredentialsRejected"),
+    ):
+        adapter = FakeAdapter([ABSENT], create_error=error)
+        writer, after = await run(res(), adapter)
+        assert after is not None and after >= 30 and writer.ready() == ("False", reason)
+        assert "failedGeneration" not in writer.status  # not final: retried without a change
+        assert writer.log.count(("event", reason)) == 1
+        seen = replace(res(), status=writer.status, finalizers=(FINALIZER,))
+        writer, after = await run(seen, adapter)
+        assert after is not None and ("event", reason) not in writer.log  # no Event storm
+
+
+async def test_deletion_is_retried_whatever_the_error() -> None:
+    deleting = replace(res(), deleting=True, finalizers=(FINALIZER,))
+    for error in (
+        errors.Invalid("refused", code="InvalidParameter"),
+        errors.Unrecognised("who knows", code="Odd"),
+        errors.Forbidden("no", code="Forbidden"),
+        errors.AuthFailed("bad", code="SignatureDoesNotMatch"),
+    ):
+        adapter = FakeAdapter([RUNNING], delete_error=error)
+        writer, after = await run(deleting, adapter)
+        assert after is not None and after > 0, error
+        assert "remove-finalizer" not in writer.log
+
+
+async def test_ready_is_false_after_an_update_until_an_observation_shows_it_live() -> None:
+    drifted = replace(RUNNING, drift=(Drift("metadata.instance", 5, 2),))
+    seen = replace(res(), finalizers=(FINALIZER,), annotations={EXTERNAL_NAME: "n"})
+    writer, _ = await run(seen, FakeAdapter([drifted]))
+    assert writer.ready() == ("False", "Updating")
+    ready = next(c for c in writer.status["conditions"] if c["type"] == "Ready")
+    assert "metadata.instance" in ready["message"]
+    writer, _ = await run(replace(seen, status=writer.status), FakeAdapter([RUNNING]))
+    assert writer.ready() == ("True", "Available")
+
+
+async def test_a_refused_update_is_not_ready() -> None:
+    drifted = replace(RUNNING, drift=(Drift("metadata.cpu", 5, 2),))
+    seen = replace(res(), finalizers=(FINALIZER,), annotations={EXTERNAL_NAME: "n"})
+    adapter = FakeAdapter([drifted], update_error=errors.Invalid("no", code="InvalidParameter"))
+    writer, _ = await run(seen, adapter)
+    assert writer.ready() == ("False", "InvalidParameter")
+    writer, _ = await run(replace(seen, status=writer.status), FakeAdapter([drifted]))
+    assert writer.ready() == ("False", "InvalidParameter")  # still not what the spec says
+
+
+ADOPT = {"cloudinfer.io/adopt": "true"}
+
+
+async def test_adopt_annotation_takes_over_unowned_or_same_namespace_services() -> None:
+    for owner, namespace in ((None, None), ("old-uid", "ns")):  # made by hand; a restore
+        adapter = FakeAdapter([replace(RUNNING, owner_uid=owner, owner_namespace=namespace)])
+        writer, _ = await run(replace(res(), annotations=ADOPT), adapter)
+        assert adapter.calls == ["observe", "claim"], owner
+        assert ("event", "AdoptedExternal") in writer.log
+        assert ("prepare", {EXTERNAL_NAME: "n"}, True) in writer.log  # managed from now on
+        assert writer.ready() == ("True", "Available")
+    # Without the annotation: a conflict, as before.
+    plain = FakeAdapter([replace(RUNNING, owner_uid=None)])
+    writer, _ = await run(res(), plain)
+    assert "claim" not in plain.calls and writer.ready() == ("False", "NameConflict")
+    assert "cloudinfer.io/adopt" in writer.status["message"]
+
+
+async def test_another_namespaces_service_is_adopted_only_when_the_config_allows() -> None:
+    theirs = replace(RUNNING, owner_uid="their-uid", owner_namespace="team-b")
+    for resource in (
+        replace(res(), annotations=ADOPT),
+        res(managementPolicy="Observe", serviceName="theirs"),
+    ):
+        adapter = FakeAdapter([theirs])
+        writer, _ = await run(resource, adapter)
+        assert "claim" not in adapter.calls
+        assert writer.ready() == ("False", "CrossNamespaceAdoption")
+        assert "team-b" in writer.status["message"]
+        assert "url" not in writer.status or writer.status["url"] is None  # nothing of theirs
+    allowed = CallContext("cn-shanghai", cross_namespace=True)
+    writer, _ = await run(
+        res(managementPolicy="Observe", serviceName="t"), FakeAdapter([theirs]), ctx=allowed
+    )
+    assert writer.ready() == ("True", "Available")
+    # Unlabelled (made outside Kubernetes): adoptable read-only from anywhere.
+    anyone = FakeAdapter([replace(RUNNING, owner_uid=None)])
+    writer, _ = await run(res(managementPolicy="Observe", serviceName="legacy"), anyone)
+    assert writer.ready() == ("True", "Available")
+
+
+async def test_the_account_is_recorded_and_a_changed_one_stops_everything() -> None:
+    here = CallContext("cn-shanghai", account="acct-1")
+    adapter = FakeAdapter([ABSENT])
+    writer, _ = await run(res(), adapter, ctx=here)
+    assert writer.log[0] == ("prepare", {EXTERNAL_NAME: "n", ACCOUNT: "acct-1"}, True)
+    made = replace(res(), annotations={EXTERNAL_NAME: "n", ACCOUNT: "acct-1"})
+    elsewhere = CallContext("cn-shanghai", account="acct-2")
+    for resource in (made, replace(made, deleting=True, finalizers=(FINALIZER,))):
+        moved = FakeAdapter([ABSENT])
+        writer, after = await run(resource, moved, ctx=elsewhere)
+        assert moved.calls == [] and after is None  # no create there, no delete of a namesake
+        assert writer.ready() == ("False", "AccountChanged")
+        assert "remove-finalizer" not in writer.log
+    orphan = replace(made, deleting=True, finalizers=(FINALIZER,))
+    orphan = replace(orphan, spec=res(deletionPolicy="Orphan").spec)
+    writer, _ = await run(orphan, FakeAdapter([RUNNING]), ctx=elsewhere)
+    assert "remove-finalizer" in writer.log  # nothing to do on the cloud: let it go
+    # Resources made before accounts were recorded get it at their next sync.
+    writer, _ = await run(
+        replace(res(), annotations={EXTERNAL_NAME: "n"}), FakeAdapter([RUNNING]), ctx=here
+    )
+    assert ("prepare", {ACCOUNT: "acct-1"}, True) in writer.log
+
+
+async def test_an_edited_external_name_is_refused() -> None:
+    edited = replace(
+        res(), annotations={EXTERNAL_NAME: "someone_elses"}, external_name="someone_elses"
+    )
+    adapter = FakeAdapter([RUNNING])
+    writer, _ = await run(edited, adapter)
+    assert adapter.calls == [] and writer.ready() == ("False", "ExternalNameChanged")
+    assert "someone_elses" in writer.status["message"]
 
 
 def test_reasons_from_cloud_codes_fit_the_crd_pattern() -> None:
