@@ -147,7 +147,11 @@ def run_dev_stack(
             _say(f"applying {examples}")
             applied = time.monotonic()
             _kubectl(kubeconfig, "apply", "-R", "-f", str(examples))
-            for kind in ("providerconfigs.cloudinfer.io", "inferenceservices.cloudinfer.io"):
+            for kind in (
+                "providerconfigs.cloudinfer.io",
+                "clusterproviderconfigs.cloudinfer.io",
+                "inferenceservices.cloudinfer.io",
+            ):
                 _kubectl(
                     kubeconfig,
                     "wait",

@@ -61,6 +61,12 @@ def test_dev_stack(tmp_path: Path) -> None:
             )
         }
         assert ready == {"echo", "echo-canary", "echo-custom"}
+        shared = json.loads(
+            kubectl(state / "kubeconfig", "get", "cicpc", "eas-shared", "-o", "json").stdout
+        )
+        assert any(
+            c["type"] == "Ready" and c["status"] == "True" for c in shared["status"]["conditions"]
+        )
         assert (state / "emulator" / "eas.json").exists()  # emulator state persists here
     finally:
         proc.send_signal(signal.SIGTERM)

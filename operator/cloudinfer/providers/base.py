@@ -99,10 +99,13 @@ class Provider:
         """Which account (and place in it) a resource's cloud resource lives in, as a short
         digest recorded on the resource at create time: where it changes, acting would
         create a duplicate there and orphan the original. The principal is the Secret's
-        `accountId` when given (so rotating to a new key id is no change), else the key id
-        (or, for an IAM token, the project)."""
+        `accountId` when given (so rotating to a new key id is no change), else the key id of
+        long-term keys. Temporary (STS) keys get a new id at every refresh, and an IAM token
+        names no account: without `accountId` those are identified by place only (cloud,
+        endpoint, region, scope), never taken for a move when they rotate."""
         endpoint = (spec.endpoint or self.default_endpoint(spec.region)).rstrip("/")
-        principal = creds.account_id or creds.access_key_id or f"iam-token:{spec.project_id}"
+        temporary = creds.security_token is not None or creds.iam_token is not None
+        principal = creds.account_id or ("" if temporary else creds.access_key_id or "")
         text = "\0".join((self.cloud, endpoint, spec.region, self.scope(spec), principal))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
