@@ -459,7 +459,7 @@ class ReadyTracker(threading.Thread):
 class Quiet:
     reached: bool
     last_activity: float | None  # seconds after the start: last write or cloud call
-    first_listing: float | None  # seconds after the start: first LIST of InferenceServices
+    first_listing: float | None  # seconds after the start: InferenceServices and the account listed
     waited: float
 
 
@@ -474,7 +474,8 @@ def wait_quiet(
     """Wait until the operator has made no API-server write and no cloud call for `quiet_for`
     seconds, looking only at /metrics and the emulator's call log. Writes the API server
     makes to itself (`background`) do not count. With `until_listed`, quiet only counts once
-    InferenceServices have been listed (a just-started operator has not begun yet)."""
+    InferenceServices have been listed and the cloud account too (a just-started operator
+    that has not begun yet, e.g. still filling its indexes, is not quiet)."""
     start, wall_start = time.monotonic(), time.time()
     listing = RequestKey("LIST", GROUP, PLURAL, "")
 
@@ -485,6 +486,7 @@ def wait_quiet(
     seen_writes, lists_before = writes(first), first[listing]
     last: float | None = None
     listed: float | None = None if until_listed else 0.0
+    cloud_listed = False
     polled_wall = wall_start
     while True:
         time.sleep(POLL_SECONDS)
@@ -497,7 +499,8 @@ def wait_quiet(
             last = now - start  # known to within one poll
         if new_calls:
             last = max(last or 0.0, max(float(c["time"]) for c in new_calls) - wall_start)
-        if listed is None and counts[listing] > lists_before:
+        cloud_listed = cloud_listed or any(c["operation"] == "ListServices" for c in new_calls)
+        if listed is None and counts[listing] > lists_before and cloud_listed:
             listed = now - start
         if listed is not None and now - start - max(last or 0.0, listed) >= quiet_for:
             return Quiet(True, last, listed if until_listed else None, now - start)
@@ -1209,7 +1212,7 @@ class Report:
             else "no write or cloud call at all"
         )
         listed = (
-            f"InferenceServices first listed {quiet.first_listing:.1f} s after start"
+            f"InferenceServices and the account listed by {quiet.first_listing:.1f} s"
             if quiet.first_listing is not None
             else "InferenceServices never listed"
         )

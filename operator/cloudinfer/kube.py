@@ -90,6 +90,31 @@ class Kube:
         method = verb.replace("{scope}", scope)
         return await asyncio.to_thread(getattr(self._custom_api, method), *args)
 
+    async def exists_any(self, info: KindInfo, namespace: str | None, field_selector: str) -> bool:
+        """Whether any object of a namespaced kind matches `field_selector` (in `namespace`,
+        or in all namespaces): one LIST of at most one item."""
+        api = self._custom_api
+        if namespace is None:
+            found = await asyncio.to_thread(
+                api.list_cluster_custom_object,
+                GROUP,
+                VERSION,
+                info.plural,
+                field_selector=field_selector,
+                limit=1,
+            )
+        else:
+            found = await asyncio.to_thread(
+                api.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                info.plural,
+                field_selector=field_selector,
+                limit=1,
+            )
+        return bool(found["items"])  # type: ignore[index]
+
     async def get(self, info: KindInfo, namespace: str | None, name: str) -> dict[str, Any] | None:
         try:
             obj = await self._custom("get_{scope}_custom_object", info, namespace, name)

@@ -74,6 +74,11 @@ def crd(info: KindInfo) -> dict[str, Any]:
                     "schema": {"openAPIV3Schema": root},
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": columns,
+                    **(
+                        {"selectableFields": [{"jsonPath": p} for p in info.selectable_fields]}
+                        if info.selectable_fields
+                        else {}
+                    ),
                 }
             ],
         },

@@ -49,6 +49,9 @@ SYNCED_COLUMN = PrinterColumn(
     description="Whether the last reconcile succeeded",
 )
 AGE_COLUMN = PrinterColumn("Age", ".metadata.creationTimestamp", type="date")
+# Every managed kind: `kubectl get cisvc --field-selector spec.providerConfigRef.name=x` and
+# the in-use finalizer's check that a provider config has no users left.
+PROVIDER_CONFIG_REF_FIELDS = (".spec.providerConfigRef.name", ".spec.providerConfigRef.kind")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class KindInfo:
     status: type[BaseModel]
     short_names: tuple[str, ...] = ()
     columns: tuple[PrinterColumn, ...] = field(default_factory=tuple)
+    # Fields a LIST can filter on (fieldSelector), e.g. who uses a provider config.
+    selectable_fields: tuple[str, ...] = ()
 
     @property
     def crd_name(self) -> str:
@@ -115,6 +120,7 @@ INFERENCE_SERVICE = KindInfo(
     spec=InferenceServiceSpec,
     status=InferenceServiceStatus,
     short_names=("cisvc",),  # not KServe's isvc
+    selectable_fields=PROVIDER_CONFIG_REF_FIELDS,
     columns=(
         PrinterColumn("Service", ".status.serviceName", description="Name on the cloud"),
         PrinterColumn("Phase", ".status.phase", description="Lifecycle phase"),

@@ -14,7 +14,10 @@ def _register(kind: ManagedKind) -> None:
     @kopf.on.event(GROUP, VERSION, kind.info.plural, id=f"{kind.info.singular}-event")
     async def on_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         memo.runtime.object_event(kind, type, body)
-        # Its config's user count (an index) may have crossed 0 <-> 1: handlers/usage.py.
+        # Its config's user count may have crossed 0 <-> 1: handlers/usage.py.
+        meta = body.get("metadata") or {}
+        key = (kind.info.kind, meta.get("namespace") or "", meta.get("name") or "")
+        memo.user_counts.observe(key, type == "DELETED", body)
         memo.in_use.user_event(body)
 
 

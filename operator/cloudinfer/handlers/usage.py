@@ -1,10 +1,7 @@
-"""kopf wiring of the in-use finalizer (runtime/usage.py, runtime/inuse.py): indexes of who
-uses which provider config, of the configs' and Secrets' finalizers, and their watch events.
-
-Users are counted from an index over every managed kind, not from what reconciles saw: kopf
-runs no handler before every index has been filled from a full listing, so the count is
-complete before anything is released. Managed objects' events reach the coordinator through
-their one event handler (handlers/managed.py), not another handler per event."""
+"""kopf wiring of the in-use finalizer (runtime/usage.py, runtime/inuse.py): indexes of the
+configs' and Secrets' finalizers and of which configs reference a Secret, and their watch
+events. Users are counted from the managed kinds' one event handler (handlers/managed.py),
+not a kopf index (see runtime/usage.py), and a release is confirmed by the API server."""
 
 from __future__ import annotations
 
@@ -16,11 +13,9 @@ import kopf
 from cloudinfer.api.kinds import (
     CLUSTER_PROVIDER_CONFIG,
     GROUP,
-    MANAGED_KINDS,
     PROVIDER_CONFIG,
     VERSION,
     KindInfo,
-    ManagedKind,
 )
 from cloudinfer.handlers.indexes import first
 from cloudinfer.runtime.inuse import InUseFinalizers
@@ -29,27 +24,13 @@ from cloudinfer.runtime.usage import (
     SECRET,
     Meta,
     Target,
+    UserCounts,
     meta_of,
     secret_of,
-    uses,
 )
 
-USERS = tuple(f"{kind.info.singular}_config_users" for kind in MANAGED_KINDS)
 METAS = ("providerconfig_meta", "clusterproviderconfig_meta", "secret_meta")
 BY_SECRET = ("providerconfigs_of_secret", "clusterproviderconfigs_of_secret")
-
-
-def _register_users(kind: ManagedKind, index_id: str) -> None:
-    @kopf.index(GROUP, VERSION, kind.info.plural, id=index_id)
-    def config_users(body: kopf.Body, **_: Any) -> dict[Target, str]:
-        ref = uses(body)
-        # {} rather than None: kopf keeps an object's previous entries when an index
-        # function returns None, and a user that stops using its config must drop out.
-        return {ref: body["metadata"]["name"]} if ref is not None else {}
-
-
-for _kind, _id in zip(MANAGED_KINDS, USERS, strict=True):
-    _register_users(_kind, _id)
 
 
 def _config_entry(
@@ -102,12 +83,11 @@ def clusterproviderconfigs_of_secret(
 
 @kopf.on.startup()
 async def start_in_use(memo: kopf.Memo, **kwargs: Any) -> None:
-    users = [kwargs[i] for i in USERS]
     metas = [kwargs[i] for i in METAS]
     by_secret = [kwargs[i] for i in BY_SECRET]
-
-    def count(ref: Target) -> int:
-        return sum(len(index.get(ref, ())) for index in users)
+    # Fed by the managed kinds' event handler (handlers/managed.py), not a kopf index: see
+    # runtime/usage.py for why.
+    memo.user_counts = counts = UserCounts()
 
     def meta(target: Target) -> Meta | None:
         for index in metas:
@@ -126,7 +106,7 @@ async def start_in_use(memo: kopf.Memo, **kwargs: Any) -> None:
 
     memo.in_use = InUseFinalizers(
         memo.kube,
-        count,
+        counts.count,
         meta,
         configs_of_secret,
         cluster_wide=not memo.options.namespaces,

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
-from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, PROVIDER_CONFIG, KindInfo
+from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, MANAGED_KINDS, PROVIDER_CONFIG, KindInfo
 from cloudinfer.kube import FinalizerChange, FinalizerState
 from cloudinfer.runtime.usage import (
     IN_USE_FINALIZER,
@@ -47,6 +47,10 @@ class FinalizerWriter(Protocol):
         known: FinalizerState | None = None,
         attempts: int = 5,
     ) -> FinalizerState | None: ...
+
+    async def exists_any(
+        self, info: KindInfo, namespace: str | None, field_selector: str
+    ) -> bool: ...
 
 
 class InUseFinalizers:
@@ -196,8 +200,27 @@ class InUseFinalizers:
         finally:
             del self._tasks[target]
 
+    async def _still_used(self, target: Target) -> bool:
+        """Asked of the API server before a release: the watch-fed counts may not have
+        seen every user yet (just after a start)."""
+        configs = list(self._configs_of_secret(target)) if target[0] == SECRET else [target]
+        for kind, namespace, name in configs:
+            selector = f"spec.providerConfigRef.name={name},spec.providerConfigRef.kind={kind}"
+            where = namespace if kind == PROVIDER_CONFIG.kind else None
+            for managed in MANAGED_KINDS:
+                if await self._writer.exists_any(managed.info, where, selector):
+                    return True
+        return False
+
     async def _write(self, target: Target, meta: Meta) -> None:
         kind, namespace, name = target
+        users = self.users(target)
+        if decide(users, meta.finalizers, meta.deleting) is Action.REMOVE and (
+            await self._still_used(target)
+        ):
+            # Their events will come and count; a release waits for the last one's.
+            log.info("in-use finalizer of %s kept: users not seen yet", _describe(target))
+            return
 
         def change(finalizers: tuple[str, ...], deleting: bool) -> list[str] | None:
             # Counted at the moment of writing (also after a 409 and a fresh read).

@@ -12,8 +12,11 @@ A managed object uses its config from its creation until its own finalizer is re
 once it is being deleted and holds `cloudinfer.io/finalizer` no more, nothing will call the
 cloud for it again.
 
-The decision only ever reads complete facts: user counts come from kopf indexes (kopf runs
-no handler before every index is filled), never from what reconciles happened to see."""
+User counts come from the managed objects' watch events (UserCounts). They are complete
+only once the initial listing has been delivered, so a release (count 0) is first confirmed
+by the API server (runtime/inuse.py: one LIST filtered on spec.providerConfigRef, a CRD
+selectable field). A kopf index would be complete by construction, but kopf's per-object
+index readiness costs O(n²) at start: minutes at 10,000 objects."""
 
 from __future__ import annotations
 
@@ -101,6 +104,31 @@ def uses(body: Mapping[str, Any]) -> Target | None:
     if meta.get("deletionTimestamp") and FINALIZER not in (meta.get("finalizers") or ()):
         return None
     return config_of(body)
+
+
+class UserCounts:
+    """How many managed objects use each provider config, from their watch events."""
+
+    def __init__(self) -> None:
+        self._uses: dict[tuple[str, str, str], Target] = {}
+        self._counts: dict[Target, int] = {}
+
+    def observe(self, key: tuple[str, str, str], deleted: bool, body: Mapping[str, Any]) -> None:
+        """A managed object (`key`: Kind, namespace, name) was seen, or DELETED."""
+        now = None if deleted else uses(body)
+        before = self._uses.pop(key, None)
+        if before is not None:
+            left = self._counts[before] - 1
+            if left:
+                self._counts[before] = left
+            else:
+                del self._counts[before]
+        if now is not None:
+            self._uses[key] = now
+            self._counts[now] = self._counts.get(now, 0) + 1
+
+    def count(self, ref: Target) -> int:
+        return self._counts.get(ref, 0)
 
 
 def secret_of(

@@ -4,6 +4,7 @@ writes it only when a count crosses 0 <-> 1 or the target itself changed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -93,6 +94,15 @@ class FakeApi:
         self.calls: list[tuple[str, Target]] = []
         self.fail = 0  # the next N writes fail with 500
         self._rv = 100
+        # Users as the API server knows them (a LIST), set by the world; may be ahead of
+        # the watch-fed counts.
+        self.truth: Callable[[Target], int] = lambda ref: 0
+
+    async def exists_any(self, info: KindInfo, namespace: str | None, field_selector: str) -> bool:
+        fields = dict(part.split("=", 1) for part in field_selector.split(","))
+        kind, name = fields["spec.providerConfigRef.kind"], fields["spec.providerConfigRef.name"]
+        self.calls.append(("list-users", (kind, namespace or "", name)))
+        return self.truth((kind, namespace or "", name)) > 0
 
     def put(self, target: Target, finalizers: tuple[str, ...] = (), deleting: bool = False) -> Meta:
         self._rv += 1
@@ -137,6 +147,7 @@ class World:
     def __init__(self, cluster_wide: bool = True) -> None:
         self.api = FakeApi()
         self.users: dict[Target, set[str]] = {}
+        self.api.truth = lambda ref: len(self.users.get(ref, ()))
         self.metas: dict[Target, Meta] = {}
         self.by_secret: dict[Target, list[Target]] = {}
         self.in_use = InUseFinalizers(
@@ -212,7 +223,29 @@ async def test_ten_thousand_users_cost_one_patch_per_target() -> None:
     w.user("svc-0", gone=True)  # the last one
     await w.settled()
     assert not w.held(PC) and not w.held(SECRET)
-    assert w.api.calls[2:] == [("patch", PC), ("patch", SECRET)]
+    # A release is first confirmed by the API server (one LIST), then written.
+    assert w.api.calls[2:] == [
+        ("list-users", PC),
+        ("patch", PC),
+        ("list-users", PC),
+        ("patch", SECRET),
+    ]
+
+
+async def test_a_release_waits_for_users_the_watch_has_not_shown_yet() -> None:
+    """Just after a start the watch-fed counts may lag the API server: a count of 0 is not
+    enough to release; the LIST says a user exists, so the finalizer stays."""
+    w = World()
+    w.secret()
+    w.config(PC)
+    w.user("a")
+    await w.settled()
+    w.watch(PC, SECRET)
+    w.api.truth = lambda ref: 1  # a user the watch has not delivered yet
+    w.user("a", gone=True)
+    await w.settled()
+    assert w.held(PC) and w.held(SECRET)
+    assert ("list-users", PC) in w.api.calls
 
 
 async def test_a_config_being_deleted_keeps_it_until_its_last_user_is_gone() -> None:
