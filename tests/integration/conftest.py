@@ -215,6 +215,25 @@ class Emulator:
     def service(self, name: str) -> dict[str, Any] | None:
         return next((s for s in self.services() if s["ServiceName"] == name), None)
 
+    def assert_one_service_each(
+        self, namespace: str, names: list[str], uids: dict[str, str]
+    ) -> None:
+        """Exactly one service per resource of `namespace` (no duplicate, no leak), each
+        stamped with its resource's uid."""
+        mine = [
+            s
+            for s in self.services()
+            if any(
+                x["LabelKey"] == "cloudinfer-resource"
+                and x["LabelValue"].startswith(f"{namespace}.")
+                for x in s["Labels"]
+            )
+        ]
+        assert sorted(s["ServiceName"] for s in mine) == sorted(names), "a duplicate or a leak"
+        for service in mine:
+            labels = {x["LabelKey"]: x["LabelValue"] for x in service["Labels"]}
+            assert labels["cloudinfer-uid"] == uids[service["ServiceName"]]
+
     def sdk(self, key: tuple[str, str] = DEV_KEY) -> Any:
         """The official Alibaba SDK, for acting on the cloud as someone other than the operator."""
         from alibabacloud_eas20210701.client import Client

@@ -96,17 +96,6 @@ def test_kill_nine_during_creates_never_duplicates_or_leaks(
     finally:
         emulator.clear_faults()
 
-    mine = [
-        s
-        for s in emulator.services()
-        if any(
-            x["LabelKey"] == "cloudinfer-resource" and x["LabelValue"].startswith(f"{ns}.")
-            for x in s["Labels"]
-        )
-    ]
-    assert sorted(s["ServiceName"] for s in mine) == sorted(ours), "a duplicate or a leak"
-    for service in mine:
-        labels = {x["LabelKey"]: x["LabelValue"] for x in service["Labels"]}
-        assert labels["cloudinfer-uid"] == uids[service["ServiceName"]]
+    emulator.assert_one_service_each(ns, ours, uids)
     # Lost answers and kills cost at most a few extra create attempts, each refused by name.
     assert all(c["status"] in (200, 409) for c in creates())

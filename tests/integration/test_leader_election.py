@@ -214,19 +214,7 @@ def test_the_standby_takes_over_when_the_leader_is_killed_during_creates(
         for replica in replicas:
             stop_process(replica.process)
 
-    mine = [
-        s
-        for s in emulator.services()
-        if any(
-            x["LabelKey"] == "cloudinfer-resource" and x["LabelValue"].startswith(f"{ns}.")
-            for x in s["Labels"]
-        )
-    ]
-    # Exactly one service per resource, each stamped with its resource's uid.
-    assert sorted(s["ServiceName"] for s in mine) == sorted(ours), "a duplicate or a leak"
-    for service in mine:
-        labels = {x["LabelKey"]: x["LabelValue"] for x in service["Labels"]}
-        assert labels["cloudinfer-uid"] == uids[service["ServiceName"]]
+    emulator.assert_one_service_each(ns, ours, uids)
     # The kill and the lost answers cost at most a few extra creates, each refused by name.
     assert all(c["status"] in (200, 409) for c in creates())
 
