@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install binaries test test-unit test-integration lint format crds dev dev-down bench bench-scale clean
+.PHONY: help install binaries tools test test-unit test-integration lint format crds dev dev-down bench bench-scale clean
 
 help:
 	@echo "make dev               local control plane + operator + examples (Ctrl-C stops)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint              ruff + mypy"
 	@echo "make crds              regenerate crds/ from the models"
 	@echo "make binaries          build/locate etcd and kube-apiserver (cached)"
+	@echo "make tools             build/locate helm, helm-unittest, actionlint (cached)"
 	@echo "make bench             benchmarks; results in bench/results/"
 	@echo "make bench-scale       scale benchmark, e.g. BENCH_ARGS=\"--services 10000\""
 
@@ -31,10 +32,14 @@ install: $(STAMP)
 binaries: install
 	$(BIN)/cloudinfer control-plane binaries
 
-test: binaries
+# helm, helm-unittest and actionlint for the shipping tests: the cache, else built with Go.
+tools: install
+	$(BIN)/cloudinfer control-plane tools
+
+test: binaries tools
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
-test-unit: install
+test-unit: tools
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: binaries
@@ -51,6 +56,7 @@ format: install
 
 crds: install
 	$(BIN)/cloudinfer crds --output-dir crds
+	$(BIN)/cloudinfer crds --output-dir charts/cloudinfer/crds
 
 dev: binaries
 	$(BIN)/cloudinfer dev --dir .dev

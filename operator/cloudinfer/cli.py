@@ -29,6 +29,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         debug=args.debug,
         workers=args.workers,
         resync_seconds=args.resync_seconds,
+        manage_crds=args.manage_crds,
     )
 
 
@@ -55,6 +56,14 @@ def _cmd_crds(args: argparse.Namespace) -> int:
 def _cmd_control_plane(args: argparse.Namespace) -> int:
     from cloudinfer.controlplane import ensure_binaries
 
+    if args.action == "tools":
+        from cloudinfer.controlplane.binaries import ensure_tools
+
+        tools = ensure_tools()
+        print(f"helm={tools.helm}")
+        print(f"helm-unittest={tools.helm_unittest}")
+        print(f"actionlint={tools.actionlint}")
+        return 0
     binaries = ensure_binaries()
     if args.action == "binaries":
         print(f"etcd={binaries.etcd}")
@@ -181,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="look at every resource again this often, jittered ±20%% (default 3600); cloud "
         "changes and edits are seen at once regardless",
     )
+    run.add_argument(
+        "--manage-crds",
+        action="store_true",
+        help="at start, server-side apply this version's CRDs over the installed ones "
+        "(`helm upgrade` leaves a chart's CRDs as they were); needs `patch` on them",
+    )
     run.add_argument("--log-format", choices=["plain", "full", "json"], default="plain")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     run.add_argument(
@@ -195,8 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     cp = sub.add_parser("control-plane", help="obtain or run a local etcd + kube-apiserver")
     cp.add_argument(
         "action",
-        choices=["binaries", "up"],
-        help="binaries: build/locate and print paths; up: run until interrupted",
+        choices=["binaries", "tools", "up"],
+        help="binaries: build/locate etcd and kube-apiserver and print their paths; tools: the "
+        "same for helm, helm-unittest and actionlint (the shipping tests); up: run until "
+        "interrupted",
     )
     cp.add_argument("--dir", default=".dev", help="where `up` writes kubeconfig and logs")
     cp.set_defaults(func=_cmd_control_plane)

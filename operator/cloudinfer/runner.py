@@ -37,6 +37,14 @@ def run_operator(options: RunOptions) -> int:
     except (ConfigException, OSError) as exc:
         logging.getLogger("cloudinfer").error("cannot load cluster credentials: %s", exc)
         return 2
+    if options.manage_crds:
+        from cloudinfer.crdsync import CrdSyncError, apply_crds
+
+        try:
+            apply_crds(api_client)
+        except CrdSyncError as exc:
+            logging.getLogger("cloudinfer").error("%s", exc)
+            return 2
     kube = Kube(api_client)
     lease = (
         KubeLease(

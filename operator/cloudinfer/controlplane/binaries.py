@@ -1,4 +1,5 @@
-"""Obtain etcd and kube-apiserver the envtest way.
+"""Obtain etcd and kube-apiserver the envtest way, and the Go tools the shipping tests use
+(helm, helm-unittest, actionlint) the same way.
 
 Order: `$KUBEBUILDER_ASSETS`, then `$PATH`, then the cache, then a build with Go from the Go
 module proxy using the pinned modules under `hack/` (kube-apiserver from k8s.io/kubernetes with
@@ -34,7 +35,7 @@ class _Recipe:
     module_dir: str  # under hack/
     module: str  # the versioned module whose version keys the cache
     package: str  # what `go build` builds
-    ldflags: str = ""
+    cache: str = "control-plane"  # the folder under ~/.cache/cloudinfer
 
 
 def hack_dir() -> Path:
@@ -45,9 +46,9 @@ def hack_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "hack"
 
 
-def cache_root() -> Path:
+def cache_root(folder: str = "control-plane") -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cloudinfer" / "control-plane"
+    return Path(base) / "cloudinfer" / folder
 
 
 def pinned_version(recipe: _Recipe) -> str:
@@ -72,15 +73,53 @@ def _etcd_recipe() -> _Recipe:
     return _Recipe("etcd", "etcd", "go.etcd.io/etcd/server/v3", ".")
 
 
-def _version_ldflags(recipe: _Recipe, version: str) -> str:
-    if recipe.binary != "kube-apiserver":
-        return ""
-    major, minor = version.lstrip("v").split(".")[:2]
-    pkg = "k8s.io/component-base/version"
-    return (
-        f"-X {pkg}.gitVersion={version} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor} "
-        f"-X {pkg}.gitTreeState=clean"
+def _helm_recipe() -> _Recipe:
+    return _Recipe("helm", "helm", "helm.sh/helm/v3", "helm.sh/helm/v3/cmd/helm", "tools")
+
+
+def _helm_unittest_recipe() -> _Recipe:
+    return _Recipe(
+        "helm-unittest",
+        "helm-unittest",
+        "github.com/helm-unittest/helm-unittest",
+        "github.com/helm-unittest/helm-unittest/cmd/helm-unittest",
+        "tools",
     )
+
+
+def _actionlint_recipe() -> _Recipe:
+    return _Recipe(
+        "actionlint",
+        "actionlint",
+        "github.com/rhysd/actionlint",
+        "github.com/rhysd/actionlint/cmd/actionlint",
+        "tools",
+    )
+
+
+def _version_ldflags(recipe: _Recipe, version: str) -> str:
+    """What the projects' own release builds stamp in: without it kube-apiserver reports
+    v0.0.0, and helm says "v3.22" and checks charts against Kubernetes v1.20."""
+    if recipe.binary == "kube-apiserver":
+        major, minor = version.lstrip("v").split(".")[:2]
+        pkg = "k8s.io/component-base/version"
+        return (
+            f"-X {pkg}.gitVersion={version} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor} "
+            f"-X {pkg}.gitTreeState=clean"
+        )
+    if recipe.binary == "helm":
+        major, minor = pinned_version(_kube_recipe()).lstrip("v").split(".")[:2]
+        h = "helm.sh/helm/v3"
+        return (
+            f"-X {h}/internal/version.version={version} "
+            f"-X {h}/pkg/chartutil.k8sVersionMajor={major} "
+            f"-X {h}/pkg/chartutil.k8sVersionMinor={minor} "
+            f"-X {h}/pkg/lint/rules.k8sVersionMajor={major} "
+            f"-X {h}/pkg/lint/rules.k8sVersionMinor={minor}"
+        )
+    if recipe.binary == "actionlint":
+        return f"-X github.com/rhysd/actionlint.version={version}"
+    return ""
 
 
 def _from_assets_or_path(binary: str) -> Path | None:
@@ -110,7 +149,8 @@ def _build(recipe: _Recipe, version: str, target: Path) -> None:
     go = shutil.which("go")
     if go is None:
         raise RuntimeError(
-            f"{recipe.binary} not found in $KUBEBUILDER_ASSETS, $PATH or {cache_root()}, and Go "
+            f"{recipe.binary} not found in $KUBEBUILDER_ASSETS, $PATH or "
+            f"{cache_root(recipe.cache)}, and Go "
             "is not installed to build it. Install Go 1.25+ or put the binary on $PATH."
         )
     src = hack_dir() / recipe.module_dir
@@ -145,10 +185,10 @@ def ensure_binary(recipe: _Recipe) -> Path:
     if existing:
         return existing
     version = pinned_version(recipe)
-    cached = cache_root() / f"{recipe.binary}-{version}" / recipe.binary
+    cached = cache_root(recipe.cache) / f"{recipe.binary}-{version}" / recipe.binary
     if cached.is_file():
         return cached
-    with _lock(cache_root() / f".{recipe.binary}.lock"):
+    with _lock(cache_root(recipe.cache) / f".{recipe.binary}.lock"):
         if cached.is_file():  # another process built it while we waited
             return cached
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -162,4 +202,21 @@ def ensure_binary(recipe: _Recipe) -> Path:
 def ensure_binaries() -> Binaries:
     return Binaries(
         etcd=ensure_binary(_etcd_recipe()), kube_apiserver=ensure_binary(_kube_recipe())
+    )
+
+
+@dataclass(frozen=True)
+class Tools:
+    helm: Path
+    helm_unittest: Path
+    actionlint: Path
+
+
+def ensure_tools() -> Tools:
+    """The Go tools of the shipping tests. A helm on $PATH is used as it is: it may lack the
+    version ldflags, so the tests pass `--kube-version` where it matters."""
+    return Tools(
+        helm=ensure_binary(_helm_recipe()),
+        helm_unittest=ensure_binary(_helm_unittest_recipe()),
+        actionlint=ensure_binary(_actionlint_recipe()),
     )

@@ -36,4 +36,6 @@ class RunOptions:
     verbose: bool = False
     debug: bool = False
     workers: int = 16  # concurrent reconciles (at most half of them on one cloud account)
+    # Apply this build's CRDs at start (server-side, forced): `helm upgrade` does not.
+    manage_crds: bool = False
     resync_seconds: float = 3600.0  # look at every resource again this often (jittered)
