@@ -140,3 +140,16 @@ def test_every_value_is_in_the_schema() -> None:
             walk(sub, node["properties"][key], f"{path}{key}.")
 
     walk(values, schema, "")
+
+
+def test_the_readme_values_table_is_generated_from_values_yaml() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("values_table", ROOT / "hack" / "values_table.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (ROOT / "README.md").read_text()
+    assert module.readme_block(readme) == module.table(), (
+        "run `python hack/values_table.py --write`"
+    )
