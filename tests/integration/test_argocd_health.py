@@ -1,0 +1,515 @@
+"""The Argo CD health checks (deploy/argocd) on live objects: an InferenceService driven
+through its life on the emulator, and provider configs, each state checked with the real
+object the API server returns, in the argocd-cm sandbox and with open libraries.
+
+The testdata of deploy/argocd comes from here: with CLOUDINFER_ARGOCD_CAPTURE=1 each checked
+object is saved (managedFields and the last-applied annotation dropped, status kept whole) as
+testdata/<case>.yaml, and its expected health as that case's entry in health_test.yaml."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import kubernetes
+import pytest
+import yaml
+from alibabacloud_eas20210701 import models as m
+from kubernetes.client.exceptions import ApiException
+
+from cloudinfer.api.kinds import GROUP, VERSION
+from tests.argocd_health import CUSTOMIZATIONS, ROOT, Health, evaluate, load_yaml, script
+from tests.integration.conftest import OPERATOR_NAMESPACE, Cluster, Emulator, Operator
+from tests.integration.test_inferenceservice import SPEC, ext
+from tests.integration.test_providerconfig import put_secret
+from tests.support import wait_for
+
+CAPTURE = os.environ.get("CLOUDINFER_ARGOCD_CAPTURE") == "1"
+ISVC = "inferenceservices"
+PC = "providerconfigs"
+CPC = "clusterproviderconfigs"
+KINDS = {ISVC: "InferenceService", PC: "ProviderConfig", CPC: "ClusterProviderConfig"}
+PAUSED = "cloudinfer.io/paused"
+RETRY = "cloudinfer.io/retry"
+WAITING = Health("Progressing", "Waiting for the operator to report status")
+CAPTURE_NOTE = (
+    "# Captured from a live object by tests/integration/test_argocd_health.py\n"
+    "# (CLOUDINFER_ARGOCD_CAPTURE=1).\n"
+)
+
+
+# -- checking and capturing --------------------------------------------------------------------
+
+
+def check(plural: str, case: str, obj: dict[str, Any], expected: Health) -> None:
+    """The kind's health.lua gives `expected` for `obj`, sandboxed and with open libraries."""
+    kind = KINDS[plural]
+    assert obj["kind"] == kind, obj
+    source = script(kind)
+    for open_libs in (False, True):
+        got = evaluate(source, obj, open_libs=open_libs)
+        assert got == expected, f"{kind} {case} (open libs: {open_libs}): {obj.get('status')}"
+    if CAPTURE:
+        _save(kind, case, obj, expected)
+
+
+def _save(kind: str, case: str, obj: dict[str, Any], expected: Health) -> None:
+    folder = CUSTOMIZATIONS / GROUP / kind
+    clean = copy.deepcopy(obj)
+    meta = clean["metadata"]
+    meta.pop("managedFields", None)
+    annotations = meta.get("annotations") or {}
+    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    if not annotations:
+        meta.pop("annotations", None)
+    path = Path("testdata") / f"{case}.yaml"
+    (folder / path).write_text(CAPTURE_NOTE + yaml.safe_dump(clean, sort_keys=False))
+    tests_file = folder / "health_test.yaml"
+    tests: list[dict[str, Any]] = load_yaml(tests_file)["tests"] if tests_file.exists() else []
+    entry = {
+        "healthStatus": {"status": expected.status, "message": expected.message},
+        "inputPath": str(path),
+    }
+    for i, existing in enumerate(tests):
+        if existing["inputPath"] == entry["inputPath"]:
+            tests[i] = entry
+            break
+    else:
+        tests.append(entry)
+    tests_file.write_text(
+        CAPTURE_NOTE.replace("a live object", "live objects")
+        + yaml.safe_dump({"tests": tests}, sort_keys=False, width=1000)
+    )
+
+
+# -- the API, returning the objects it answers with --------------------------------------------
+
+
+def create(cluster: Cluster, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Create; the answer has no status yet (the API server drops it on create)."""
+    namespace = body["metadata"].get("namespace")
+    custom = cluster.custom
+    if namespace is None:
+        obj = custom.create_cluster_custom_object(GROUP, VERSION, plural, body)
+    else:
+        obj = custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
+    return cast(dict[str, Any], obj)
+
+
+def patch(
+    cluster: Cluster, plural: str, namespace: str, name: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A merge patch; the answer is the object as written, before the operator could react."""
+    custom = cluster.custom
+    obj = custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, plural, name, body)
+    return cast(dict[str, Any], obj)
+
+
+def delete(cluster: Cluster, plural: str, namespace: str, name: str) -> dict[str, Any]:
+    """Delete; the answer of an object kept by a finalizer carries its deletionTimestamp."""
+    obj = cluster.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+    return cast(dict[str, Any], obj)
+
+
+def gone(cluster: Cluster, plural: str, namespace: str | None, name: str) -> bool:
+    try:
+        cluster.get(plural, name, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return True
+        raise
+    return False
+
+
+def isvc(namespace: str, name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "InferenceService",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"providerConfigRef": {"name": "emulator"}, "eas": SPEC, **spec},
+    }
+
+
+def provider_config(namespace: str | None, name: str, secret: str) -> dict[str, Any]:
+    kind = "ProviderConfig" if namespace else "ClusterProviderConfig"
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": kind,
+        "metadata": metadata,
+        "spec": {
+            "cloud": "alibaba-eas",
+            "region": "cn-shanghai",
+            "credentialsSecretRef": {"name": secret},
+        },
+    }
+
+
+def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def wait_object(
+    cluster: Cluster,
+    plural: str,
+    namespace: str | None,
+    name: str,
+    predicate: Callable[[dict[str, Any]], bool],
+    what: str,
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """The object once `predicate` holds for it: the very object tested, not a later read."""
+
+    def probe() -> dict[str, Any] | None:
+        obj = cluster.get(plural, name, namespace)
+        return obj if predicate(obj) else None
+
+    return wait_for(probe, timeout, f"{plural}/{name}: {what}")
+
+
+def with_condition(
+    cluster: Cluster,
+    plural: str,
+    namespace: str | None,
+    name: str,
+    status: str,
+    reason: str,
+    type_: str = "Ready",
+) -> dict[str, Any]:
+    """The object once its condition `type_` has `status` and `reason`."""
+
+    def holds(obj: dict[str, Any]) -> bool:
+        found = conditions(obj).get(type_)
+        return found is not None and (found["status"], found["reason"]) == (status, reason)
+
+    return wait_object(cluster, plural, namespace, name, holds, f"{type_}={status} ({reason})")
+
+
+def in_phase(
+    cluster: Cluster, namespace: str, name: str, phase: str, timeout: float = 15
+) -> dict[str, Any]:
+    def holds(obj: dict[str, Any]) -> bool:
+        return bool((obj.get("status") or {}).get("phase") == phase)
+
+    return wait_object(cluster, ISVC, namespace, name, holds, f"phase {phase}", timeout)
+
+
+def annotation(key: str, value: str | None) -> dict[str, Any]:
+    """A merge patch setting (or, with None, removing) an annotation."""
+    return {"metadata": {"annotations": {key: value}}}
+
+
+def checking(generation: int) -> Health:
+    return Health(
+        "Progressing",
+        f"Waiting for the operator to check the credentials of generation {generation}",
+    )
+
+
+def on_its_way(obj: dict[str, Any]) -> Health:
+    """What the check says of a resource in a transitional phase: phase, progress and the
+    operator's message."""
+    st = obj["status"]
+    progress = f" ({st['progress']}%)" if st.get("progress") is not None else ""
+    return Health("Progressing", f"{st['phase']}{progress}: {st['message']}")
+
+
+def degraded_by(condition: dict[str, Any]) -> Health:
+    return Health("Degraded", f"{condition['reason']}: {condition['message']}")
+
+
+# -- InferenceService ------------------------------------------------------------------------
+
+
+def test_inferenceservice_lifecycle(
+    cluster: Cluster, emulator: Emulator, namespace: str, eas_provider: str
+) -> None:
+    name = "lifecycle"
+    created = create(cluster, ISVC, isvc(namespace, name))
+    check(ISVC, "created", created, WAITING)
+
+    creating = in_phase(cluster, namespace, name, "Creating")
+    check(ISVC, "creating", creating, on_its_way(creating))
+    running = with_condition(cluster, ISVC, namespace, name, "True", "Available")
+    check(ISVC, "running", running, Health("Healthy", "service is running"))
+
+    patch(cluster, ISVC, namespace, name, annotation(PAUSED, "true"))
+    paused = with_condition(cluster, ISVC, namespace, name, "False", "ReconcilePaused", "Synced")
+    check(ISVC, "paused", paused, Health("Suspended", f"paused by the {PAUSED} annotation"))
+    patch(cluster, ISVC, namespace, name, annotation(PAUSED, None))
+    with_condition(cluster, ISVC, namespace, name, "True", "ReconcileSuccess", "Synced")
+
+    # The API server's answer to a spec change: a generation the operator has not seen yet.
+    changed = patch(cluster, ISVC, namespace, name, {"spec": {"eas": {"instances": 3}}})
+    assert (changed["metadata"]["generation"], changed["status"]["observedGeneration"]) == (2, 1)
+    check(
+        ISVC,
+        "spec-changed",
+        changed,
+        Health(
+            "Progressing",
+            "Waiting for the operator to observe generation 2 (status is of generation 1)",
+        ),
+    )
+    updating = in_phase(cluster, namespace, name, "Updating")
+    check(ISVC, "updating", updating, on_its_way(updating))
+    with_condition(cluster, ISVC, namespace, name, "True", "Available")
+
+    patch(cluster, ISVC, namespace, name, {"spec": {"stopped": True}})
+    stopped = with_condition(cluster, ISVC, namespace, name, "False", "Stopped")
+    assert stopped["status"]["phase"] == "Stopped"
+    check(ISVC, "stopped", stopped, Health("Suspended", "service is stopped as requested"))
+
+    deleting = delete(cluster, ISVC, namespace, name)
+    assert deleting["metadata"]["deletionTimestamp"]
+    check(ISVC, "deleting", deleting, Health("Progressing", "Pending deletion"))
+    wait_for(lambda: gone(cluster, ISVC, namespace, name), 30, f"{name} deleted")
+    assert emulator.service(ext(name)) is None
+
+
+def test_inferenceservice_failed_deploy_then_fixed(
+    cluster: Cluster, namespace: str, eas_provider: str
+) -> None:
+    name = "broken-model"
+    broken = {**SPEC, "modelPath": "oss://bucket/emulator-fail"}
+    create(cluster, ISVC, isvc(namespace, name, eas=broken))
+    failed = with_condition(cluster, ISVC, namespace, name, "False", "DeployFailed")
+    assert failed["status"]["phase"] == "Failed"
+    check(
+        ISVC,
+        "deploy-failed",
+        failed,
+        Health(
+            "Degraded",
+            "DeployFailed: download model oss://bucket/emulator-fail failed: object does not exist",
+        ),
+    )
+    # A fixed spec applied to the failed service: Progressing (phase Failed or Updating), then
+    # Healthy.
+    patch(cluster, ISVC, namespace, name, {"spec": {"eas": {"modelPath": "oss://bucket/model"}}})
+    fixing = with_condition(cluster, ISVC, namespace, name, "False", "Updating")
+    check(ISVC, "fixing-failed", fixing, on_its_way(fixing))
+    fixed = with_condition(cluster, ISVC, namespace, name, "True", "Available")
+    check(ISVC, "fixed", fixed, Health("Healthy", "service is running"))
+
+
+def test_inferenceservice_refused_by_the_cloud(
+    cluster: Cluster, namespace: str, eas_provider: str
+) -> None:
+    name = "refused"
+    # Admission cannot know this: the cloud refuses cpu 0 passed through `config`.
+    create(
+        cluster,
+        ISVC,
+        isvc(namespace, name, eas={"processor": "p", "config": {"metadata": {"cpu": 0}}}),
+    )
+    refused = with_condition(cluster, ISVC, namespace, name, "False", "InvalidParameter")
+    assert conditions(refused)["Synced"]["reason"] == "TerminalError"
+    assert refused["status"]["failedGeneration"] == 1
+    check(ISVC, "refused", refused, degraded_by(conditions(refused)["Ready"]))
+
+    # A retry asked for: Progressing until the operator has tried (and is refused again).
+    asked = patch(cluster, ISVC, namespace, name, annotation(RETRY, "1"))
+    ready = conditions(asked)["Ready"]
+    check(
+        ISVC,
+        "retry-requested",
+        asked,
+        Health(
+            "Progressing",
+            f"Retrying as asked by annotation {RETRY} after {ready['reason']}: {ready['message']}",
+        ),
+    )
+    again = wait_object(
+        cluster,
+        ISVC,
+        namespace,
+        name,
+        lambda obj: bool(obj["status"].get("failedRetry") == "1"),
+        "refused again after the retry",
+    )
+    check(ISVC, "refused-after-retry", again, degraded_by(conditions(again)["Ready"]))
+
+
+def test_inferenceservice_name_taken_on_the_cloud(
+    cluster: Cluster, emulator: Emulator, namespace: str, eas_provider: str
+) -> None:
+    existing = "argocd_unowned"  # made outside Kubernetes: no owner labels
+    body = {"name": existing, "processor": "p", "metadata": {"instance": 1, "cpu": 1, "memory": 9}}
+    emulator.sdk().create_service(m.CreateServiceRequest(body=json.dumps(body)))
+    name = "name-conflict"
+    create(cluster, ISVC, isvc(namespace, name, serviceName=existing))
+    conflict = with_condition(cluster, ISVC, namespace, name, "False", "NameConflict")
+    check(ISVC, "name-conflict", conflict, degraded_by(conditions(conflict)["Synced"]))
+
+
+def test_inferenceservice_observing_what_does_not_exist(
+    cluster: Cluster, namespace: str, eas_provider: str
+) -> None:
+    name = "observed"
+    create(cluster, ISVC, isvc(namespace, name, managementPolicy="Observe", serviceName="absent"))
+    missing = with_condition(cluster, ISVC, namespace, name, "False", "ExternalNotFound")
+    check(ISVC, "observed-not-found", missing, degraded_by(conditions(missing)["Ready"]))
+
+
+def test_inferenceservice_connection_secret_not_ours(
+    cluster: Cluster, namespace: str, eas_provider: str
+) -> None:
+    """The service runs (Ready), but its connection Secret cannot be written: Degraded."""
+    put_secret(cluster, namespace, "taken", {"note": "someone else's"})
+    name = "secret-conflict"
+    create(cluster, ISVC, isvc(namespace, name, writeConnectionSecretToRef={"name": "taken"}))
+
+    def running_unwritten(obj: dict[str, Any]) -> bool:
+        found = conditions(obj)
+        synced, ready = found.get("Synced", {}), found.get("Ready", {})
+        return synced.get("reason") == "ConnectionSecretConflict" and ready.get("status") == "True"
+
+    conflict = wait_object(
+        cluster, ISVC, namespace, name, running_unwritten, "Ready, its Secret not written"
+    )
+    check(
+        ISVC,
+        "connection-secret-conflict",
+        conflict,
+        degraded_by(conditions(conflict)["Synced"]),
+    )
+
+
+def test_inferenceservice_without_its_provider_config(
+    cluster: Cluster, operator: Operator, namespace: str
+) -> None:
+    name = "no-provider"
+    create(cluster, ISVC, isvc(namespace, name))
+    blocked = with_condition(cluster, ISVC, namespace, name, "False", "ProviderConfigNotFound")
+    check(ISVC, "provider-config-not-found", blocked, degraded_by(conditions(blocked)["Synced"]))
+
+
+def test_inferenceservice_retrying_a_cloud_error(
+    cluster: Cluster, emulator: Emulator, namespace: str, eas_provider: str
+) -> None:
+    name = "retrying"
+    emulator.fault(kind="error", operation="CreateService", status=500, code="InternalError")
+    try:
+        create(cluster, ISVC, isvc(namespace, name))
+        failing = with_condition(
+            cluster, ISVC, namespace, name, "False", "ReconcileError", "Synced"
+        )
+    finally:
+        emulator.clear_faults()
+    synced = conditions(failing)["Synced"]
+    check(
+        ISVC,
+        "retrying-error",
+        failing,
+        Health(
+            "Progressing", f"{failing['status']['message']}; ReconcileError: {synced['message']}"
+        ),
+    )
+    # A retry, not a refusal: it gets there once the cloud answers again.
+    with_condition(cluster, ISVC, namespace, name, "True", "Available")
+
+
+# -- ProviderConfig and ClusterProviderConfig -------------------------------------------------
+
+
+def test_provider_config(cluster: Cluster, operator: Operator, namespace: str) -> None:
+    put_secret(cluster, namespace, "creds", {"accessKeyId": "AKID", "accessKeySecret": "sk"})
+    created = create(cluster, PC, provider_config(namespace, "account", "creds"))
+    check(PC, "created", created, checking(1))
+    ready = with_condition(cluster, PC, namespace, "account", "True", "CredentialsAvailable")
+    check(PC, "ready", ready, Health("Healthy", conditions(ready)["Ready"]["message"]))
+    changed = patch(cluster, PC, namespace, "account", {"spec": {"region": "cn-hangzhou"}})
+    assert changed["status"]["observedGeneration"] == 1
+    check(PC, "spec-changed", changed, checking(2))
+
+    put_secret(cluster, namespace, "half", {"accessKeyId": "AKID"})
+    create(cluster, PC, provider_config(namespace, "key-missing", "half"))
+    missing_key = with_condition(cluster, PC, namespace, "key-missing", "False", "SecretKeyMissing")
+    check(PC, "secret-key-missing", missing_key, degraded_by(conditions(missing_key)["Ready"]))
+
+    create(cluster, PC, provider_config(namespace, "no-secret", "absent"))
+    no_secret = with_condition(cluster, PC, namespace, "no-secret", "False", "SecretNotFound")
+    check(PC, "secret-not-found", no_secret, degraded_by(conditions(no_secret)["Ready"]))
+
+    # In use, a deleted provider config stays until its user goes. (The user never calls a
+    # cloud: its config has no credentials.)
+    user = isvc(namespace, "user")
+    user["spec"]["providerConfigRef"] = {"name": "no-secret"}
+    create(cluster, ISVC, user)
+    wait_object(
+        cluster,
+        PC,
+        namespace,
+        "no-secret",
+        lambda obj: bool(obj["metadata"].get("finalizers")),
+        "the in-use finalizer",
+    )
+    deleting = delete(cluster, PC, namespace, "no-secret")
+    assert deleting["metadata"]["deletionTimestamp"]
+    check(PC, "deleting-in-use", deleting, Health("Progressing", "Pending deletion"))
+    delete(cluster, ISVC, namespace, "user")
+    wait_for(lambda: gone(cluster, PC, namespace, "no-secret"), 30, "the provider config gone")
+
+
+@pytest.fixture
+def cluster_configs(cluster: Cluster) -> Iterator[list[str]]:
+    """Names for ClusterProviderConfigs (cluster-wide, so made unique by the test), deleted
+    afterwards with their Secrets."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        cluster.kubectl("delete", "clusterproviderconfig", name, "--ignore-not-found")
+        cluster.kubectl(
+            "delete", "secret", f"{name}-creds", "-n", OPERATOR_NAMESPACE, "--ignore-not-found"
+        )
+
+
+def test_cluster_provider_config(
+    cluster: Cluster, operator: Operator, cluster_configs: list[str]
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    good, bad = f"shared-{suffix}", f"unusable-{suffix}"
+    cluster_configs.extend([good, bad])
+    credentials = {"accessKeyId": "AK", "accessKeySecret": "SK"}
+    put_secret(cluster, OPERATOR_NAMESPACE, f"{good}-creds", credentials)
+    created = create(cluster, CPC, provider_config(None, good, f"{good}-creds"))
+    check(CPC, "created", created, checking(1))
+    ready = with_condition(cluster, CPC, None, good, "True", "CredentialsAvailable")
+    check(CPC, "ready", ready, Health("Healthy", conditions(ready)["Ready"]["message"]))
+
+    create(cluster, CPC, provider_config(None, bad, f"{bad}-creds"))
+    missing = with_condition(cluster, CPC, None, bad, "False", "SecretNotFound")
+    check(CPC, "secret-not-found", missing, degraded_by(conditions(missing)["Ready"]))
+
+
+# -- the argocd-cm snippet -------------------------------------------------------------------
+
+
+def test_argocd_cm_snippet_merges_into_an_existing_config_map(cluster: Cluster) -> None:
+    """The patch command its header gives adds the scripts, byte for byte, and keeps the keys
+    already there."""
+    meta = kubernetes.client.V1ObjectMeta
+    cluster.core.create_namespace(kubernetes.client.V1Namespace(metadata=meta(name="argocd")))
+    try:
+        existing = {"url": "https://argo.example"}
+        config_map = kubernetes.client.V1ConfigMap(metadata=meta(name="argocd-cm"), data=existing)
+        cluster.core.create_namespaced_config_map("argocd", config_map)
+        snippet = ROOT / "deploy" / "argocd" / "argocd-cm.yaml"
+        cluster.kubectl(
+            "-n", "argocd", "patch", "configmap", "argocd-cm", "--type", "merge",
+            "--patch-file", str(snippet),
+        )  # fmt: skip
+        data = dict(cluster.core.read_namespaced_config_map("argocd-cm", "argocd").data or {})
+        assert data.pop("url") == "https://argo.example"
+        assert data == {
+            f"resource.customizations.health.{GROUP}_{kind}": script(kind)
+            for kind in KINDS.values()
+        }
+    finally:
+        cluster.core.delete_namespace("argocd")
