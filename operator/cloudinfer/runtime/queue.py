@@ -26,7 +26,24 @@ RECONCILE_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 URGENT_LEAD = 1e9  # seconds: an urgent key sorts before any key due in normal time
-QUEUE_DEPTH = Gauge("cloudinfer_workqueue_depth", "Keys waiting in the work queue.")
+QUEUE_DEPTH = Gauge(
+    "cloudinfer_workqueue_depth",
+    "Keys scheduled in the work queue, due now or later (resyncs included).",
+)
+# The backlog signal (controller-runtime's workqueue_queue_duration_seconds): the depth counts
+# every resource waiting for its resync, so only the wait past the due time says "behind".
+QUEUE_WAIT = Histogram(
+    "cloudinfer_workqueue_queue_duration_seconds",
+    "How long a key waited after it was due before a worker took it.",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900),
+)
+
+
+def waited(when: float, now: float) -> float:
+    """Seconds a key due at `when` (urgent keys: moved URGENT_LEAD earlier) has waited."""
+    if when < now - URGENT_LEAD / 2:
+        when += URGENT_LEAD
+    return max(0.0, now - when)
 
 
 class WorkQueue(Generic[K]):
@@ -102,6 +119,7 @@ class WorkQueue(Generic[K]):
                     break
                 heapq.heappop(self._heap)
                 del self._due[key]
+                QUEUE_WAIT.observe(waited(when, now))
                 return key
             self._wake.clear()
             timeout = self._heap[0][0] - now if self._heap else None

@@ -1,6 +1,6 @@
 import asyncio
 
-from cloudinfer.runtime.queue import WorkQueue
+from cloudinfer.runtime.queue import URGENT_LEAD, WorkQueue, waited
 from tests.support import async_wait_for
 
 
@@ -73,3 +73,10 @@ async def test_urgent_keys_go_before_a_backlog() -> None:
     assert set(seen[:2]) == {"news", "backlog-5"}
     assert len(seen) == len(set(seen))
     await queue.stop()
+
+
+def test_the_wait_counts_from_when_a_key_was_due_urgent_or_not() -> None:
+    assert waited(100.0, 103.5) == 3.5
+    assert waited(110.0, 103.5) == 0.0  # not due yet: no wait
+    # An urgent key added at t=100 sorts URGENT_LEAD earlier; it has still waited 3.5 s.
+    assert waited(100.0 - URGENT_LEAD, 103.5) == 3.5

@@ -73,7 +73,7 @@ ALERTS = {
     "reconcileErrors": "CloudinferReconcileErrors",
     "cloudErrors": "CloudinferCloudErrors",
     "cloudThrottling": "CloudinferCloudThrottling",
-    "workqueueDepth": "CloudinferWorkqueueDepthHigh",
+    "workqueueBacklog": "CloudinferWorkqueueBacklog",
     "eventsDropped": "CloudinferEventsDropped",
 }
 
