@@ -46,13 +46,13 @@ test-integration: binaries
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check operator tests bench
-	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/ruff check operator tests bench hack
+	$(BIN)/ruff format --check operator tests bench hack
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format operator tests bench
-	$(BIN)/ruff check --fix operator tests bench
+	$(BIN)/ruff format operator tests bench hack
+	$(BIN)/ruff check --fix operator tests bench hack
 
 crds: install
 	$(BIN)/cloudinfer crds --output-dir crds

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from cloudinfer.api import ALL_KINDS
 from cloudinfer.api.crds import crd, files
