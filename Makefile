@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install binaries tools test test-unit test-integration lint format crds dev dev-down bench bench-scale clean
+.PHONY: help install binaries tools test test-unit test-integration lint format crds dev dev-down image bench bench-scale clean
 
 help:
 	@echo "make dev               local control plane + operator + examples (Ctrl-C stops)"
@@ -16,6 +16,7 @@ help:
 	@echo "make crds              regenerate crds/ from the models"
 	@echo "make binaries          build/locate etcd and kube-apiserver (cached)"
 	@echo "make tools             build/locate helm, helm-unittest, actionlint (cached)"
+	@echo "make image             container image (Docker, else mmdebstrap + buildah); OCI layout in dist/image"
 	@echo "make bench             benchmarks; results in bench/results/"
 	@echo "make bench-scale       scale benchmark, e.g. BENCH_ARGS=\"--services 10000\""
 
@@ -64,6 +65,11 @@ dev: binaries
 dev-down:
 	@if [ -f .dev/dev.pid ]; then kill -TERM $$(cat .dev/dev.pid) && echo "stopping the dev stack"; \
 	else echo "no dev stack running"; fi
+
+# Docker when a daemon answers, else a Debian base from mmdebstrap and buildah (no daemon, no
+# registry needed); installs buildah/mmdebstrap with apt when missing. Not part of `make test`.
+image: install
+	hack/build-image.sh
 
 # Not part of `make test`: benchmarks measure, they do not pass or fail. One at a time: they
 # share the machine's cores with what they measure.

@@ -37,7 +37,7 @@ class CrdSyncError(Exception):
         elif self.status == 404:
             hint = (
                 " (it is not installed, and the operator only updates its CRDs: install them "
-                "with the chart or `kubectl apply --server-side -f crds/`)"
+                "with the chart or `kubectl apply --server-side -k crds/`)"
             )
         return (
             f"cannot apply CustomResourceDefinition {self.name}: {self.status} {self.reason}{hint}"
