@@ -5,19 +5,28 @@ alone would leave new fields unknown to the API server and pruned from every obj
 Crossplane does, the operator applies its own CRDs at start, before it watches anything:
 a server-side apply by the field manager "cloudinfer", forced, so the fields a first install
 (`helm install`, `kubectl apply`) wrote are taken over and the next version can change them.
-The objects are the same generated ones as `crds/` and the chart's `crds/`: one source."""
+The objects are the same generated ones as `crds/` and the chart's `crds/`: one source.
+
+Each applied CRD is stamped with the operator version that applied it, and an operator never
+applies over a newer one: an old replica restarting during a rollout, or a rollback of the
+operator alone, must not prune the newer fields from every object."""
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import kubernetes.client
 from kubernetes.client.exceptions import ApiException
 
+from cloudinfer import __version__
 from cloudinfer.api import crds
 
 FIELD_MANAGER = "cloudinfer"
+VERSION_ANNOTATION = "cloudinfer.io/operator-version"
 log = logging.getLogger(__name__)
 
 
@@ -44,16 +53,45 @@ class CrdSyncError(Exception):
         )
 
 
+def _release(version: str) -> tuple[int, ...]:
+    """(major, minor, patch) of a version string; anything unparsable sorts first."""
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def newer_than_ours(existing: dict[str, Any] | None, ours: str = __version__) -> str | None:
+    """The version that applied `existing`, when it is newer than `ours`."""
+    annotations = ((existing or {}).get("metadata") or {}).get("annotations") or {}
+    theirs = annotations.get(VERSION_ANNOTATION)
+    if theirs and _release(theirs) > _release(ours):
+        return str(theirs)
+    return None
+
+
 def apply_crds(api_client: kubernetes.client.ApiClient) -> list[str]:
-    """Server-side apply every CRD this build defines; their names, in order. Only existing
-    CRDs are updated: creating one needs the cluster-wide `create` on CRDs, which the chart
-    does not grant (it installs them from its `crds/`)."""
+    """Server-side apply every CRD this build defines; the names applied, in order. Only
+    existing CRDs are updated: creating one needs the cluster-wide `create` on CRDs, which
+    the chart does not grant (it installs them from its `crds/`). One applied by a newer
+    operator is left as it is."""
     api = kubernetes.client.ApiextensionsV1Api(api_client)
     applied = []
-    for doc in crds.all_crds():
-        name = doc["metadata"]["name"]
+    for generated in crds.all_crds():
+        name = generated["metadata"]["name"]
+        doc = copy.deepcopy(generated)
+        doc["metadata"].setdefault("annotations", {})[VERSION_ANNOTATION] = __version__
         try:
-            api.read_custom_resource_definition(name)
+            existing = api.read_custom_resource_definition(name)
+            if not isinstance(existing, dict):
+                existing = api_client.sanitize_for_serialization(existing)
+            newer = newer_than_ours(existing)
+            if newer:
+                log.warning(
+                    "CustomResourceDefinition %s was applied by cloudinfer %s, newer than this "
+                    "%s: left as it is",
+                    name,
+                    newer,
+                    __version__,
+                )
+                continue
             api.patch_custom_resource_definition(
                 name,
                 doc,
@@ -64,5 +102,6 @@ def apply_crds(api_client: kubernetes.client.ApiClient) -> list[str]:
         except ApiException as exc:
             raise CrdSyncError(name, exc.status or 0, str(exc.reason)) from exc
         applied.append(name)
-    log.info("applied CustomResourceDefinitions: %s", ", ".join(applied))
+    if applied:
+        log.info("applied CustomResourceDefinitions: %s", ", ".join(applied))
     return applied

@@ -63,7 +63,13 @@ FinalizerChange = Callable[[tuple[str, ...], bool], list[str] | None]
 
 
 class Kube:
-    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+    def __init__(
+        self, api_client: kubernetes.client.ApiClient, cluster_events_namespace: str = "default"
+    ) -> None:
+        """`cluster_events_namespace`: where Events about cluster-scoped objects go (client-go's
+        recorder uses `default`; an operator that may only write in some namespaces uses its
+        own)."""
+        self._cluster_events_namespace = cluster_events_namespace
         self._core = kubernetes.client.CoreV1Api(api_client)
         self._custom_api = kubernetes.client.CustomObjectsApi(api_client)
 
@@ -272,7 +278,7 @@ class Kube:
         """A core/v1 Event about `obj`. Failing to post is logged, never raised: an Event
         is a courtesy, not part of reconciling."""
         meta = obj.get("metadata", {})
-        namespace = meta.get("namespace") or "default"
+        namespace = meta.get("namespace") or self._cluster_events_namespace
         now = datetime.now(UTC)
         body: Any = {
             "metadata": {"generateName": f"{meta.get('name', 'object')}.", "namespace": namespace},

@@ -45,7 +45,11 @@ def run_operator(options: RunOptions) -> int:
         except CrdSyncError as exc:
             logging.getLogger("cloudinfer").error("%s", exc)
             return 2
-    kube = Kube(api_client)
+    # Watching some namespaces only, it may not write Events into `default`.
+    kube = Kube(
+        api_client,
+        cluster_events_namespace=options.operator_namespace if options.namespaces else "default",
+    )
     lease = (
         KubeLease(
             api_client.configuration, options.operator_namespace, options.leader_election_lease

@@ -138,3 +138,7 @@ status subresources. */}}
   verbs: [patch]
 {{- end }}
 {{- end }}
+
+{{- define "cloudinfer.leaseName" -}}
+{{- default (printf "%s-leader" (include "cloudinfer.fullname" .)) .Values.operator.leaderElection.leaseName | trunc 63 | trimSuffix "-" }}
+{{- end }}

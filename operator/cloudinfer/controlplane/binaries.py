@@ -181,7 +181,9 @@ def _build(recipe: _Recipe, version: str, target: Path) -> None:
 
 
 def ensure_binary(recipe: _Recipe) -> Path:
-    existing = _from_assets_or_path(recipe.binary)
+    # The tests' tools are always the pinned builds: a helm on $PATH (GitHub's runners have
+    # one) may be another version, or built without the version ldflags.
+    existing = _from_assets_or_path(recipe.binary) if recipe.cache == "control-plane" else None
     if existing:
         return existing
     version = pinned_version(recipe)
@@ -213,8 +215,8 @@ class Tools:
 
 
 def ensure_tools() -> Tools:
-    """The Go tools of the shipping tests. A helm on $PATH is used as it is: it may lack the
-    version ldflags, so the tests pass `--kube-version` where it matters."""
+    """The Go tools of the shipping tests, always the versions pinned under hack/ (cached
+    builds, never whatever is on $PATH)."""
     return Tools(
         helm=ensure_binary(_helm_recipe()),
         helm_unittest=ensure_binary(_helm_unittest_recipe()),

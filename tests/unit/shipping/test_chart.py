@@ -28,8 +28,8 @@ def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     )
 
 
-def render(*args: str) -> list[dict[str, Any]]:
-    out = helm("template", "ci", str(CHART), "--namespace", "cloudinfer-system", *args).stdout
+def render(*args: str, release: str = "ci") -> list[dict[str, Any]]:
+    out = helm("template", release, str(CHART), "--namespace", "cloudinfer-system", *args).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
 
 

@@ -3,6 +3,7 @@ rewrites the ServiceAccount subjects, and grants exactly what the Helm chart gra
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -80,11 +81,9 @@ def test_binding_subjects_name_the_rewritten_service_account(overlay: str) -> No
 
 
 def test_the_cluster_install_grants_what_the_chart_grants() -> None:
-    chart = [
-        d
-        for d in render()
-        if d["metadata"]["name"] in ("ci-cloudinfer", "ci-cloudinfer-leader-election")
-    ]
+    # Release "cloudinfer": the names kustomize's prefix gives (the Lease is cloudinfer-leader).
+    names = ("cloudinfer", "cloudinfer-leader-election")
+    chart = [d for d in render(release="cloudinfer") if d["metadata"]["name"] in names]
     kustomize = build("config/default")
     assert rules(kustomize, "ClusterRole") == rules(chart, "ClusterRole")
     assert rules(kustomize, "Role") == rules(chart, "Role")
@@ -144,3 +143,28 @@ def test_the_manager_pod_matches_the_chart_pod() -> None:
         "--leader-election-lease",
     }
     assert {a.split("=")[0] for a in ours_c["args"]} == chart_args
+
+
+def test_the_argocd_kustomize_application_turns_manage_crds_off(tmp_path: Path) -> None:
+    """Its patch (a JSON test + remove of one argument) applied to config/default, as Argo
+    CD's kustomize would."""
+    app = yaml.safe_load((ROOT / "deploy" / "argocd" / "application-kustomize.yaml").read_text())
+    source = app["spec"]["source"]
+    overlay = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(ROOT / source["path"], tmp_path)],
+        "patches": source["kustomize"]["patches"],
+    }
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
+    out = subprocess.run(
+        ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    deployment = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--manage-crds" not in args
+    assert "--leader-election" in args
