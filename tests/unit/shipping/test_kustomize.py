@@ -82,16 +82,32 @@ def test_binding_subjects_name_the_rewritten_service_account(overlay: str) -> No
 
 def test_the_cluster_install_grants_what_the_chart_grants() -> None:
     # Release "cloudinfer": the names kustomize's prefix gives (the Lease is cloudinfer-leader).
-    names = ("cloudinfer", "cloudinfer-leader-election")
+    names = (
+        "cloudinfer",
+        "cloudinfer-leader-election",
+        "cloudinfer-manager",
+        "cloudinfer-manager-cluster",
+    )
     chart = [d for d in render(release="cloudinfer") if d["metadata"]["name"] in names]
-    kustomize = build("config/default")
+    kustomize = [d for d in build("config/default") if d["metadata"]["name"] in names]
     assert rules(kustomize, "ClusterRole") == rules(chart, "ClusterRole")
     assert rules(kustomize, "Role") == rules(chart, "Role")
 
 
+def test_the_user_roles_match_the_chart() -> None:
+    chart = {d["metadata"]["name"]: d for d in render(release="cloudinfer")}
+    ours = {d["metadata"]["name"]: d for d in build("config/default")}
+    for name in ("cloudinfer-view", "cloudinfer-edit"):
+        assert rules([ours[name]], "ClusterRole") == rules([chart[name]], "ClusterRole"), name
+        aggregation = {k for k in ours[name]["metadata"]["labels"] if "aggregate-to" in k}
+        assert aggregation == {k for k in chart[name]["metadata"]["labels"] if "aggregate-to" in k}
+
+
 def test_the_namespaced_overlay_grants_nothing_namespaced_cluster_wide() -> None:
     docs = build("config/overlays/namespaced")
-    cluster_wide = {row[1] for row in rules(docs, "ClusterRole")}
+    # The operator's ClusterRoles (the user-facing view/edit roles are for people).
+    operator_roles = [d for d in docs if d["metadata"]["name"].startswith("cloudinfer-manager")]
+    cluster_wide = {row[1] for row in rules(operator_roles, "ClusterRole")}
     assert not cluster_wide & {"secrets", "events", "inferenceservices", "providerconfigs"}
     roles = {
         (d["metadata"]["namespace"], d["metadata"]["name"]) for d in docs if d["kind"] == "Role"
