@@ -75,6 +75,9 @@ def test_evaluate_missing_secret_names_it() -> None:
 )
 def test_messages_never_contain_values(values: dict[str, str], cloud: str) -> None:
     verdict = evaluate(cloud, "ns", "s", b64(values))
+    # The message without any value: its own words (the cloud's name, key names) may contain
+    # a short value by chance ("huaw"), which is no leak.
+    template = evaluate(cloud, "ns", "s", b64(dict.fromkeys(values, "\x00"))).message
     for value in values.values():
-        if value.strip() and len(value.strip()) >= 4:
+        if value.strip() and len(value.strip()) >= 4 and value.strip() not in template:
             assert value.strip() not in verdict.message.replace('"ns/s"', "")
