@@ -29,6 +29,7 @@ from cloudinfer.adapters.drift import compare
 from cloudinfer.api.inferenceservice import (
     EasAutoscaling,
     EasContainer,
+    EasSpec,
     InferenceServiceSpec,
     env_ref_path,
 )
@@ -61,6 +62,13 @@ STOPPED, AUTOSCALING = "stopped", "autoscaling"  # drift paths that are not serv
 
 
 # -- pure mapping ----------------------------------------------------------------------------
+
+
+def eas_of(spec: InferenceServiceSpec) -> EasSpec:
+    """The PAI-EAS block: the runtime hands this adapter only specs that select it."""
+    if spec.eas is None:
+        raise ValueError("not a PAI-EAS InferenceService: spec.eas is not set")
+    return spec.eas
 
 
 def normalize_name(name: str) -> str:
@@ -97,7 +105,7 @@ def desired_config(
     the passthrough `config`. `secret_values` are the values of the Secret keys the spec
     references, by the path of the reference (ManagedResource.secret_values)."""
     secret_values = secret_values or {}
-    eas = spec.eas
+    eas = eas_of(spec)
     config: dict[str, Any] = copy.deepcopy(eas.config or {})
     config["name"] = name
     if eas.processor:
@@ -179,12 +187,12 @@ def observation_of(service: EasService, resource: ManagedResource) -> Observatio
         if manage
         else _explicit_config(spec, service.name, values)
     )
-    drift = config_drift(want, service.config, spec.eas.autoscaling is not None)
+    drift = config_drift(want, service.config, eas_of(spec).autoscaling is not None)
     stopped_now = phase in ("Stopped", "Stopping")
     if manage and spec.stopped != stopped_now and phase not in ("Failed", "Deleting"):
         drift.append(Drift(STOPPED, stopped_now, spec.stopped))
     applied = resource.status.get("appliedAutoscaling")
-    wanted = autoscaling_fingerprint(spec.eas.autoscaling)
+    wanted = autoscaling_fingerprint(eas_of(spec).autoscaling)
     if manage and wanted not in (None, applied):
         drift.append(Drift(AUTOSCALING, applied, wanted))
     endpoints = {
@@ -229,7 +237,7 @@ def _explicit_config(
 ) -> dict[str, Any]:
     """Observe mode: the fields the user wrote (defaults such as instances=1 excluded)."""
     full = desired_config(spec, name, secret_values)
-    explicit = spec.eas.model_fields_set
+    explicit = eas_of(spec).model_fields_set
     meta = {
         k: v
         for k, v in full.get("metadata", {}).items()
@@ -320,7 +328,7 @@ class EasInferenceServiceAdapter:
                 overrides = _explicit_config(spec, resource.external_name, resource.secret_values)
                 await self.client.clone_service(spec.clone_from.service_name, overrides, labels)
             else:
-                workspace = spec.eas.workspace_id or ctx.workspace_id
+                workspace = eas_of(spec).workspace_id or ctx.workspace_id
                 await self.client.create_service(config, labels, workspace)
         except CloudError as exc:
             if _may_have_acted(exc):  # a create whose answer was lost may have made it
@@ -382,18 +390,17 @@ class EasInferenceServiceAdapter:
         if any(d.path not in (STOPPED, AUTOSCALING) for d in observation.drift):
             patch = desired_config(spec, name, resource.secret_values)
             patch.pop("name", None)
-            if spec.eas.autoscaling is not None:
+            if eas_of(spec).autoscaling is not None:
                 patch.get("metadata", {}).pop("instance", None)
             await self.client.update_service(name, patch)
         if spec.stopped and not observation.stopped and observation.phase != "Stopping":
             await self.client.stop_service(name)
         elif not spec.stopped and observation.phase == "Stopped":
             await self.client.start_service(name)
-        applied = autoscaling_fingerprint(spec.eas.autoscaling)
-        if spec.eas.autoscaling is not None and applied != resource.status.get(
-            "appliedAutoscaling"
-        ):
-            await self.client.update_autoscaler(name, *autoscaler_request(spec.eas.autoscaling))
+        autoscaling = eas_of(spec).autoscaling
+        applied = autoscaling_fingerprint(autoscaling)
+        if autoscaling is not None and applied != resource.status.get("appliedAutoscaling"):
+            await self.client.update_autoscaler(name, *autoscaler_request(autoscaling))
             recorded["appliedAutoscaling"] = applied
 
     async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:

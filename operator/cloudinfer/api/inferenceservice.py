@@ -1,4 +1,4 @@
-"""InferenceService: a PAI-EAS (and, later, ModelArts) inference service."""
+"""InferenceService: a PAI-EAS or Huawei Cloud ModelArts inference service."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from cloudinfer.api.common import (
     SecretKeySelector,
     cel_rules,
 )
+from cloudinfer.api.env import EnvVar
+from cloudinfer.api.modelarts import MODELARTS_SERVICE_NAME, ModelArtsSpec
 
 # PAI-EAS service names: lower-case letters, digits and underscores, starting with a letter.
 EAS_SERVICE_NAME = r"^[a-z][a-z0-9_]{0,63}$"
-# What Kubernetes accepts as an environment variable's name.
-ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+# What any cloud's service name may be; each cloud's own rule is a CEL rule on the spec.
+ANY_SERVICE_NAME = MODELARTS_SERVICE_NAME
 
 PHASES = (
     "Pending",
@@ -39,35 +41,6 @@ class CloneSource(ApiModel):
 
     service_name: str = Field(pattern=EAS_SERVICE_NAME)
     """Name of the service to copy, in the same region and account."""
-
-
-class EnvVarSource(ApiModel):
-    """Where an environment variable's value comes from."""
-
-    secret_key_ref: SecretKeySelector
-    """A key of a Secret in this resource's namespace. The operator reads it from its watch
-    of Secrets each time it calls the cloud and sends it there only: never to status, Events
-    or logs. A changed value is sent again; a missing Secret or key stops the resource with
-    `SecretNotFound` / `SecretKeyMissing`."""
-
-
-class EnvVar(ApiModel):
-    """An environment variable: a literal `value`, or `valueFrom` a Secret key."""
-
-    model_config = cel_rules(
-        {
-            "rule": "has(self.value) != has(self.valueFrom)",
-            "message": "set exactly one of value and valueFrom",
-            "fieldPath": ".valueFrom",
-        }
-    )
-
-    name: str = Field(min_length=1, max_length=256, pattern=ENV_NAME)
-    """Name of the variable; unique within the container."""
-    value: str | None = Field(default=None, max_length=32768)
-    """The value, written here in the resource (not for secrets: use `valueFrom`)."""
-    value_from: EnvVarSource | None = None
-    """Take the value from a Secret instead."""
 
 
 def env_ref_path(container: int, var: int) -> str:
@@ -157,6 +130,12 @@ _IMMUTABLE: list[JsonDict] = [
         "fieldPath": ".cloneFrom",
     },
     {
+        "rule": "has(self.eas) == has(oldSelf.eas) && "
+        "has(self.modelarts) == has(oldSelf.modelarts)",
+        "message": "the cloud (spec.eas or spec.modelarts) cannot change: create a new resource",
+        "fieldPath": ".modelarts",
+    },
+    {
         "rule": "self.providerConfigRef == oldSelf.providerConfigRef",
         "message": "providerConfigRef is immutable",
         "fieldPath": ".providerConfigRef",
@@ -177,8 +156,27 @@ class InferenceServiceSpec(ManagedSpec):
             "reason": "FieldValueRequired",
         },
         {
-            "rule": "self.managementPolicy == 'Observe' || has(self.cloneFrom) || "
-            "has(self.eas.processor) || has(self.eas.config) || "
+            "rule": "has(self.eas) != has(self.modelarts)",
+            "message": "set exactly one of eas (Alibaba Cloud PAI-EAS) and modelarts "
+            "(Huawei Cloud ModelArts)",
+            "fieldPath": ".eas",
+            "reason": "FieldValueRequired",
+        },
+        {
+            "rule": "!has(self.eas) || !has(self.serviceName) || "
+            f"self.serviceName.matches('{EAS_SERVICE_NAME}')",
+            "message": "serviceName on PAI-EAS: lower-case letters, digits and underscores, "
+            "starting with a letter, at most 64",
+            "fieldPath": ".serviceName",
+        },
+        {
+            "rule": "!has(self.cloneFrom) || has(self.eas)",
+            "message": "cloneFrom is for PAI-EAS services (spec.eas) only",
+            "fieldPath": ".cloneFrom",
+        },
+        {
+            "rule": "!has(self.eas) || self.managementPolicy == 'Observe' || "
+            "has(self.cloneFrom) || has(self.eas.processor) || has(self.eas.config) || "
             "(has(self.eas.containers) && size(self.eas.containers) > 0)",
             "message": "eas needs a processor, containers or config to run (or set cloneFrom)",
             "fieldPath": ".eas",
@@ -186,25 +184,39 @@ class InferenceServiceSpec(ManagedSpec):
         },
     )
 
-    service_name: str | None = Field(default=None, pattern=EAS_SERVICE_NAME)
-    """Name of the service on the cloud; immutable. Default: metadata.name with `-` and `.`
-    turned into `_` (EAS names are lower-case letters, digits and underscores)."""
+    service_name: str | None = Field(default=None, pattern=ANY_SERVICE_NAME)
+    """Name of the service on the cloud; immutable. Default: metadata.name, on PAI-EAS with
+    `-` and `.` turned into `_` (EAS names are lower-case letters, digits and underscores),
+    on ModelArts with `.` turned into `-` (letters, digits, `-` and `_`)."""
     clone_from: CloneSource | None = None
     """Create by cloning this service (its config, overridden by `eas`); immutable."""
     stopped: bool = False
     """Stop the service (instances released, config kept); false starts it again."""
     labels: dict[str, str] = Field(default_factory=dict, json_schema_extra={"maxProperties": 20})
     """Labels to put on the cloud service."""
-    eas: EasSpec
-    """The PAI-EAS service."""
+    eas: EasSpec | None = None
+    """An Alibaba Cloud PAI-EAS service (the ProviderConfig's cloud: alibaba-eas)."""
+    modelarts: ModelArtsSpec | None = None
+    """A Huawei Cloud ModelArts real-time service (the ProviderConfig's cloud:
+    huawei-modelarts)."""
 
     def secret_key_refs(self) -> list[tuple[str, SecretKeySelector]]:
-        return [
-            (env_ref_path(i, j), var.value_from.secret_key_ref)
-            for i, container in enumerate(self.eas.containers)
-            for j, var in enumerate(container.env)
-            if var.value_from is not None
-        ]
+        refs: list[tuple[str, SecretKeySelector]] = []
+        if self.eas is not None:
+            refs += [
+                (env_ref_path(i, j), var.value_from.secret_key_ref)
+                for i, container in enumerate(self.eas.containers)
+                for j, var in enumerate(container.env)
+                if var.value_from is not None
+            ]
+        if self.modelarts is not None:
+            refs += [
+                (f"spec.modelarts.models[{i}].envs[{j}].valueFrom.secretKeyRef", ref)
+                for i, model in enumerate(self.modelarts.models)
+                for j, var in enumerate(model.envs)
+                if var.value_from is not None and (ref := var.value_from.secret_key_ref)
+            ]
+        return refs
 
 
 class Endpoints(ApiModel):

@@ -159,7 +159,9 @@ class ManagedKind:
         return None
 
 
-INFERENCE_SERVICE_KIND = ManagedKind(INFERENCE_SERVICE, MappingProxyType({"eas": "alibaba-eas"}))
+INFERENCE_SERVICE_KIND = ManagedKind(
+    INFERENCE_SERVICE, MappingProxyType({"eas": "alibaba-eas", "modelarts": "huawei-modelarts"})
+)
 
 MANAGED_KINDS: tuple[ManagedKind, ...] = (INFERENCE_SERVICE_KIND,)
 ALL_KINDS: tuple[KindInfo, ...] = (
