@@ -26,6 +26,8 @@ VALID: dict[str, Any] = {
             },
         ],
         "description": "A two-model service",
+        "schedule": {"duration": 2, "timeUnit": "HOURS"},
+        "additionalProperties": {"team": "search"},
     },
 }
 
@@ -85,6 +87,7 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
             "set exactly one of eas",
         ),
         ({**VALID, "cloneFrom": {"serviceName": "other"}}, "cloneFrom is for PAI-EAS"),
+        (with_change("modelarts.schedule", {"duration": 0}), "schedule.duration"),
     ],
     ids=lambda v: str(v)[:48] if isinstance(v, str) else None,
 )

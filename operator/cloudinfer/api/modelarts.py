@@ -81,8 +81,9 @@ class ModelArtsModel(ApiModel):
     `{name, valueFrom: {secretKeyRef: {name, key}}}`; names are unique."""
 
 
-class AutoStop(ApiModel):
-    """Stop the service after it has run this long (ModelArts `schedule`, type stop)."""
+class Schedule(ApiModel):
+    """Stop the service after it has run this long (ModelArts `schedule`, type `stop`, the
+    only type the API has)."""
 
     duration: int = Field(ge=1, le=100_000)
     """How many time units."""
@@ -91,8 +92,7 @@ class AutoStop(ApiModel):
 
 
 class ModelArtsSpec(ApiModel):
-    """The ModelArts real-time service: `models` and where it runs; anything else the API
-    takes under `additionalProperties`."""
+    """The ModelArts real-time service: its models and where it runs."""
 
     model_config = cel_rules(
         {
@@ -125,10 +125,13 @@ class ModelArtsSpec(ApiModel):
     `poolName` is set."""
     pool_name: str | None = Field(default=None, pattern=MODELARTS_ID)
     """Dedicated resource pool (new style)."""
-    auto_stop: AutoStop | None = None
+    schedule: Schedule | None = None
     """Stop the service automatically after it has run this long."""
     additional_properties: dict[str, Any] | None = Field(
-        default=None, json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
+        default=None,
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
     )
-    """Other CreateService fields (as in its body, snake_case), merged under the typed fields
-    above, which win."""
+    """ModelArts `additional_properties`: service attributes for your own management. The
+    operator adds its owner marker here (keys `cloudinfer-uid`, `cloudinfer-resource`, which
+    win over the same keys set here), which is how it finds a service whose create answer
+    was lost."""
