@@ -134,6 +134,9 @@ class Observation:
     instances: dict[str, int] | None = None
     message: str = ""
     connection: dict[str, str] = field(default_factory=dict, repr=False)  # secret material
+    # Status fields of the kind's own the adapter wants written with this observation (never
+    # secret), e.g. the fingerprint of a configuration seen to be in place.
+    recorded: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def up_to_date(self) -> bool:

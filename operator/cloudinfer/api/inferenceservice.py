@@ -268,3 +268,6 @@ class InferenceServiceStatus(ManagedStatus):
     """What is going on, or what went wrong, in words."""
     applied_autoscaling: str | None = None
     """Fingerprint of the autoscaling settings last sent to the cloud."""
+    applied_config: str | None = None
+    """ModelArts: fingerprint of the configuration last sent to, or seen on, the cloud (a
+    changed spec is compared with the service itself before it is sent)."""

@@ -626,6 +626,7 @@ def status_fields(
     )
     if obs.external_id:
         fields[kind.id_field] = obs.external_id
+    fields.update(obs.recorded)
     return fields
 
 

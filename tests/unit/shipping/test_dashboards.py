@@ -62,7 +62,7 @@ RULE_ACTIONS = {
     "$sel": 'namespace="cloudinfer"',
     ".window": "10m",
     ".threshold": "0.05",
-    ".codes": "Throttling.*|429",
+    ".codes": "Throttling.*|APIGW.0308|APIG.0308|429",
     ".ignoredCodes": "OK|InvalidService.NotFound",
 }
 # Every alert the template defines, with its key under metrics.prometheusRule.rules.

@@ -1,0 +1,405 @@
+"""InferenceService on Huawei Cloud ModelArts (API v1): server-named by `service_id`.
+
+The owner marker lives in the service's `additional_properties` (keys `cloudinfer-uid` and
+`cloudinfer-resource`): ModelArts documents them as attributes for the user's own
+management, ListServices returns them, and unlike the description (at most 100 characters,
+most punctuation refused) they cost the user nothing. After a lost create answer the
+reconciler asks `find_owned`, which looks for that marker in a full listing.
+
+ListServices has neither the models (`config`) nor the access address: the batch snapshot
+gives status and progress; ShowService (one call) is asked when the spec changed since the
+last update we sent, when the service has no address on record yet, or when the reconciler
+wants the cloud's own word (`fresh`)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cloudinfer.adapters.base import (
+    ABSENT,
+    CallContext,
+    Drift,
+    Identity,
+    Lookup,
+    ManagedResource,
+    Observation,
+    owner_labels,
+    owner_of,
+)
+from cloudinfer.adapters.drift import compare
+from cloudinfer.api.inferenceservice import InferenceServiceSpec
+from cloudinfer.api.modelarts import ModelArtsSpec
+from cloudinfer.clouds.errors import CloudError, NotFound
+from cloudinfer.clouds.huawei.modelarts import ModelArtsClient, ModelArtsService
+from cloudinfer.observer.batch import BatchObserver
+
+# ModelArts status → the common phase. `deploying` is Creating until the service has run.
+PHASES = {
+    "pending": "Pending",
+    "waiting": "Pending",
+    "deploying": "Creating",
+    "running": "Running",
+    "concerning": "Running",
+    "stopping": "Stopping",
+    "stopped": "Stopped",
+    "finished": "Stopped",
+    "failed": "Failed",
+    "deleting": "Deleting",
+}
+TRANSITIONAL = {"Pending", "Creating", "Updating", "Stopping", "Deleting"}
+STOPPED = "stopped"  # a drift path that is not service config
+DEFAULT_WORKSPACE = "0"  # ModelArts' default workspace id
+APPLIED = "appliedConfig"  # status field: fingerprint of the configuration last sent
+
+
+def modelarts_of(spec: InferenceServiceSpec) -> ModelArtsSpec:
+    """The ModelArts block: the runtime hands this adapter only specs that select it."""
+    if spec.modelarts is None:
+        raise ValueError("not a ModelArts InferenceService: spec.modelarts is not set")
+    return spec.modelarts
+
+
+def external_name(spec: InferenceServiceSpec, metadata_name: str) -> str:
+    """ModelArts names: letters, digits, `-` and `_`, at most 64."""
+    return spec.service_name or metadata_name.replace(".", "-")[:64]
+
+
+def model_envs(spec: ModelArtsSpec, index: int, secret_values: Mapping[str, str]) -> dict[str, str]:
+    """A model's envs as ModelArts takes them (a map); `valueFrom` from `secret_values` by
+    the path of the reference (left out while it has no value: only while deleting)."""
+    envs: dict[str, str] = {}
+    for j, var in enumerate(spec.models[index].envs):
+        if var.value_from is None:
+            envs[var.name] = var.value or ""
+            continue
+        path = f"spec.modelarts.models[{index}].envs[{j}].valueFrom.secretKeyRef"
+        if path in secret_values:
+            envs[var.name] = secret_values[path]
+    return envs
+
+
+def desired_models(
+    spec: ModelArtsSpec, secret_values: Mapping[str, str], ctx_cluster: str | None = None
+) -> list[dict[str, Any]]:
+    """The `config` items the spec asks for."""
+    items = []
+    for i, model in enumerate(spec.models):
+        item: dict[str, Any] = {
+            "model_id": model.model_id,
+            "specification": model.specification or "custom",
+            "instance_count": model.instance_count,
+            "weight": model.weight,
+            "envs": model_envs(spec, i, secret_values),
+        }
+        if model.custom_spec is not None:
+            item["custom_spec"] = model.custom_spec.model_dump(exclude_none=True)
+        if spec.cluster_id or ctx_cluster:
+            item["cluster_id"] = spec.cluster_id or ctx_cluster
+        if spec.pool_name:
+            item["pool_name"] = spec.pool_name
+        items.append(item)
+    return items
+
+
+def desired_schedule(spec: ModelArtsSpec) -> list[dict[str, Any]]:
+    if spec.schedule is None:
+        return []
+    return [
+        {"type": "stop", "time_unit": spec.schedule.time_unit, "duration": spec.schedule.duration}
+    ]
+
+
+def desired_properties(resource: ManagedResource) -> dict[str, Any]:
+    spec = modelarts_of(resource.spec)
+    marker = owner_labels(resource.namespace, resource.name, resource.uid)
+    return {**(spec.additional_properties or {}), **marker}
+
+
+def create_body(resource: ManagedResource, ctx: CallContext) -> dict[str, Any]:
+    """CreateService's body."""
+    spec = modelarts_of(resource.spec)
+    body: dict[str, Any] = {
+        "service_name": resource.external_name,
+        "infer_type": spec.infer_type,
+        "config": desired_models(spec, resource.secret_values),
+        "additional_properties": desired_properties(resource),
+    }
+    if spec.description is not None:
+        body["description"] = spec.description
+    workspace = spec.workspace_id or ctx.workspace_id
+    if workspace:
+        body["workspace_id"] = workspace
+    if spec.cluster_id:
+        body["cluster_id"] = spec.cluster_id
+    if spec.pool_name:
+        body["pool_name"] = spec.pool_name
+    schedule = desired_schedule(spec)
+    if schedule:
+        body["schedule"] = schedule
+    return body
+
+
+def applied_fingerprint(resource: ManagedResource) -> str:
+    """What the configuration the spec asks for is, in 16 hex digits (no values: env values
+    may be secrets, and a digest of them is recorded in status)."""
+    spec = modelarts_of(resource.spec)
+    wanted = {
+        "config": desired_models(spec, resource.secret_values),
+        "description": spec.description,
+        "schedule": desired_schedule(spec),
+        "additional_properties": desired_properties(resource),
+    }
+    raw = json.dumps(wanted, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _config_view(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Config items keyed by position, so drift names `config.1.weight`, not a whole list."""
+    return {str(i): item for i, item in enumerate(items)}
+
+
+def actual_models(service: ModelArtsService) -> list[dict[str, Any]]:
+    return [
+        {
+            "model_id": c.model_id,
+            "specification": c.specification,
+            "instance_count": c.instance_count,
+            "weight": c.weight,
+            "envs": dict(c.envs),
+            **({"custom_spec": c.custom_spec.to_api()} if c.custom_spec else {}),
+            **({"cluster_id": c.cluster_id} if c.cluster_id else {}),
+            **({"pool_name": c.pool_name} if c.pool_name else {}),
+        }
+        for c in service.config
+    ]
+
+
+def config_drift(resource: ManagedResource, service: ModelArtsService) -> list[Drift]:
+    """Where the service's models, description, schedule and properties differ from the
+    spec (ShowService's answer: ListServices has no models)."""
+    spec = modelarts_of(resource.spec)
+    want = desired_models(spec, resource.secret_values)
+    have = actual_models(service)
+    drift = [
+        Drift(f"config.{d.path}", d.have, d.want)
+        for d in compare(_config_view(want), _config_view(have))
+    ]
+    if len(have) > len(want):
+        drift.append(Drift("config", len(have), len(want)))
+    if spec.description is not None and service.description != spec.description:
+        drift.append(Drift("description", service.description, spec.description))
+    schedule = desired_schedule(spec)
+    if (
+        schedule
+        and [{k: s.get(k) for k in ("type", "time_unit", "duration")} for s in service.schedule]
+        != schedule
+    ):
+        drift.append(Drift("schedule", service.schedule, schedule))
+    drift += [
+        Drift(f"additional_properties.{d.path}", d.have, d.want)
+        for d in compare(desired_properties(resource), service.additional_properties)
+    ]
+    return drift
+
+
+def observation_of(
+    service: ModelArtsService, resource: ManagedResource, shown: bool
+) -> Observation:
+    """A ModelArts service → the common observation. `shown`: `service` is ShowService's
+    answer (models and address included), else a ListServices item."""
+    spec: InferenceServiceSpec = resource.spec
+    phase = PHASES.get(service.status, "Unknown")
+    if phase == "Creating" and resource.status.get("phase") in ("Running", "Updating"):
+        phase = "Updating"  # redeploying a new configuration
+    manage = spec.management_policy == "Manage"
+    drift: list[Drift] = config_drift(resource, service) if shown and manage else []
+    stopped_now = phase in ("Stopped", "Stopping")
+    if manage and spec.stopped != stopped_now and phase not in ("Failed", "Deleting"):
+        drift.append(Drift(STOPPED, stopped_now, spec.stopped))
+    if (
+        manage
+        and not shown
+        and resource.status.get(APPLIED)
+        not in (
+            None,
+            applied_fingerprint(resource),
+        )
+    ):
+        drift.append(Drift("config", None, None))  # the spec changed: shown before updating
+    address = service.access_address or ("" if shown else str(resource.status.get("url") or ""))
+    if phase == "Failed":
+        progress: int | None = 0
+    elif service.progress is not None:
+        progress = service.progress
+    else:
+        progress = 100 if phase == "Running" else None
+    message = service.error_msg
+    if service.status == "concerning":
+        message = message or "some instances are not healthy (ModelArts: concerning)"
+    owner_uid, owner_namespace = owner_of(service.additional_properties)
+    # Shown and in line with the spec: what is in place is recorded, so the next look needs
+    # no ShowService until the spec changes again.
+    in_line = shown and manage and not [d for d in drift if d.path != STOPPED]
+    recorded = {APPLIED: applied_fingerprint(resource)} if in_line else {}
+    instances = None
+    if service.config:
+        instances = {"total": service.instance_count}
+    return Observation(
+        exists=True,
+        owner_uid=owner_uid,
+        owner_namespace=owner_namespace,
+        drift=tuple(drift),
+        phase=phase,
+        cloud_status=service.status,
+        transitional=phase in TRANSITIONAL,
+        failed=phase == "Failed",
+        deleting=phase == "Deleting",
+        stopped=phase == "Stopped",
+        progress=progress,
+        external_id=service.service_id,
+        endpoints={"internet": address} if address else {},
+        endpoint=address or None,
+        instances=instances,
+        message=message,
+        connection={k: v for k, v in (("url", address), ("serviceId", service.service_id)) if v},
+        recorded=recorded,
+    )
+
+
+def fingerprint(service: ModelArtsService) -> object:
+    return (
+        service.status,
+        service.progress,
+        service.error_msg,
+        service.update_time,
+        service.transition_at,
+        tuple(sorted(service.additional_properties.items())),
+    )
+
+
+def transition(service: ModelArtsService) -> str | None:
+    phase = PHASES.get(service.status, "Unknown")
+    return phase if phase in TRANSITIONAL else None
+
+
+class ModelArtsInferenceServiceAdapter:
+    """Server-named: the identity is the `service_id` CreateService returns."""
+
+    identity: Identity = "server-named"
+
+    def __init__(
+        self,
+        client: ModelArtsClient,
+        observer: BatchObserver[ModelArtsService, Any],
+        workspace: str = DEFAULT_WORKSPACE,
+    ) -> None:
+        """`workspace`: the one the observer lists (ListServices covers one workspace)."""
+        self.client, self.observer, self.workspace = client, observer, workspace
+
+    def _workspace_of(self, resource: ManagedResource, ctx: CallContext) -> str:
+        return modelarts_of(resource.spec).workspace_id or ctx.workspace_id or DEFAULT_WORKSPACE
+
+    def external_name(self, spec: Any, metadata_name: str) -> str:
+        return external_name(spec, metadata_name)
+
+    async def observe(
+        self, resource: ManagedResource, ctx: CallContext, fresh: bool = False
+    ) -> Observation:
+        service_id = resource.external_id
+        if not service_id:
+            return ABSENT  # nothing recorded: the reconciler creates, or looks up a lost one
+        listed: ModelArtsService | None = None
+        # The listing covers one workspace: absent from it proves nothing about another.
+        if not fresh and self._workspace_of(resource, ctx) == self.workspace:
+            self.observer.check_fresh()
+            if self.observer.knows(service_id):
+                listed = self.observer.get(service_id)
+                if listed is None and resource.manage:
+                    return ABSENT
+        if listed is not None and not self._needs_show(resource, listed):
+            return observation_of(listed, resource, shown=False)
+        try:
+            shown = await self.client.show_service(service_id)
+        except NotFound:
+            return ABSENT
+        return observation_of(shown, resource, shown=True)
+
+    @staticmethod
+    def _needs_show(resource: ManagedResource, listed: ModelArtsService) -> bool:
+        if resource.status.get(APPLIED) != applied_fingerprint(resource):
+            return True  # the spec changed since our last update (or none recorded yet)
+        running = PHASES.get(listed.status) == "Running"
+        return running and not resource.status.get("url")
+
+    async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
+        try:
+            services, _ = await self.client.list_all_services(
+                workspace_id=self._workspace_of(resource, ctx)
+            )
+        except CloudError as exc:
+            return Lookup(detail=f"listing the project's services failed: {exc}")
+        for service in services:
+            if owner_of(service.additional_properties)[0] == resource.uid:
+                return Lookup(found=service.service_id, authoritative=True)
+        return Lookup(authoritative=True)
+
+    async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
+        # A create whose answer is lost is found again by its owner marker (find_owned);
+        # there is no id to follow until then.
+        service_id = await self.client.create_service(create_body(resource, ctx))
+        self.observer.invalidate(service_id, created=True)
+        return service_id
+
+    async def claim(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> None:
+        try:
+            await self.client.update_service_config(
+                resource.external_id, additional_properties=desired_properties(resource)
+            )
+        finally:
+            self.observer.invalidate(resource.external_id)
+
+    async def update(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> dict[str, Any]:
+        spec: InferenceServiceSpec = resource.spec
+        service_id = resource.external_id
+        recorded: dict[str, Any] = {}
+        try:
+            if any(d.path != STOPPED for d in observation.drift):
+                ma = modelarts_of(spec)
+                await self.client.update_service_config(
+                    service_id,
+                    config=desired_models(ma, resource.secret_values),
+                    description=ma.description,
+                    schedule=desired_schedule(ma) or None,
+                    additional_properties=desired_properties(resource),
+                )
+                recorded[APPLIED] = applied_fingerprint(resource)
+            elif resource.status.get(APPLIED) != applied_fingerprint(resource):
+                recorded[APPLIED] = applied_fingerprint(resource)  # shown: nothing to send
+            # Config and status never in one call: ModelArts would apply only the status.
+            if spec.stopped and not observation.stopped and observation.phase != "Stopping":
+                await self.client.update_service_status(service_id, "stopped")
+            elif not spec.stopped and observation.phase == "Stopped":
+                await self.client.update_service_status(service_id, "running")
+        finally:
+            self.observer.invalidate(service_id)
+        return recorded
+
+    async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:
+        if not resource.external_id:
+            return
+        try:
+            with contextlib.suppress(NotFound):
+                await self.client.delete_service(resource.external_id)
+        finally:
+            self.observer.invalidate(resource.external_id)
+
+    def gone(self, observation: Observation) -> bool:
+        return not observation.exists

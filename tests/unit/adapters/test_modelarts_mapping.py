@@ -1,0 +1,206 @@
+"""Pure ModelArts mapping: spec → CreateService body, drift against ShowService, status
+mapping and what is recorded (the applied fingerprint), owner marker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudinfer.adapters.base import CallContext, ManagedResource
+from cloudinfer.adapters.modelarts import (
+    APPLIED,
+    applied_fingerprint,
+    config_drift,
+    create_body,
+    external_name,
+    observation_of,
+)
+from cloudinfer.api.inferenceservice import InferenceServiceSpec
+from cloudinfer.clouds.huawei.modelarts import ModelArtsService
+
+SECRET_PATH = "spec.modelarts.models[0].envs[1].valueFrom.secretKeyRef"
+
+
+def spec(**modelarts: Any) -> InferenceServiceSpec:
+    block = {
+        "models": [
+            {
+                "modelId": "m-1",
+                "specification": "modelarts.vm.cpu.2u",
+                "weight": 100,
+                "envs": [
+                    {"name": "MODE", "value": "fast"},
+                    {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+                ],
+            }
+        ],
+        **modelarts,
+    }
+    return InferenceServiceSpec.model_validate(
+        {"providerConfigRef": {"name": "pc"}, "modelarts": block}
+    )
+
+
+def resource(s: InferenceServiceSpec, status: dict[str, Any] | None = None) -> ManagedResource:
+    return ManagedResource(
+        "InferenceService",
+        "ns",
+        "svc",
+        "uid-1",
+        1,
+        s,
+        "svc",
+        external_id="sid-1",
+        status=status or {},
+        secret_values={SECRET_PATH: "s3cret"},
+    )
+
+
+def shown(**fields: Any) -> ModelArtsService:
+    base: dict[str, Any] = {
+        "service_id": "sid-1",
+        "service_name": "svc",
+        "status": "running",
+        "access_address": "https://infer.example.com/v1/infers/sid-1",
+        "config": [
+            {
+                "model_id": "m-1",
+                "specification": "modelarts.vm.cpu.2u",
+                "instance_count": 1,
+                "weight": 100,
+                "envs": {"MODE": "fast", "TOKEN": "s3cret"},
+                "status": "running",
+            }
+        ],
+        "additional_properties": {"cloudinfer-uid": "uid-1", "cloudinfer-resource": "ns.svc"},
+    }
+    return ModelArtsService.from_api({**base, **fields})
+
+
+CTX = CallContext("cn-north-4", workspace_id="ws-1", project_id="p-1")
+
+
+def test_the_create_body_carries_models_envs_from_secrets_and_the_owner_marker() -> None:
+    body = create_body(
+        resource(spec(additionalProperties={"team": "a", "cloudinfer-uid": "x"})), CTX
+    )
+    assert body["service_name"] == "svc" and body["infer_type"] == "real-time"
+    assert body["workspace_id"] == "ws-1"
+    assert body["config"] == [
+        {
+            "model_id": "m-1",
+            "specification": "modelarts.vm.cpu.2u",
+            "instance_count": 1,
+            "weight": 100,
+            "envs": {"MODE": "fast", "TOKEN": "s3cret"},
+        }
+    ]
+    # The marker wins over a user's key of the same name.
+    assert body["additional_properties"] == {
+        "team": "a",
+        "cloudinfer-uid": "uid-1",
+        "cloudinfer-resource": "ns.svc",
+    }
+
+
+def test_custom_spec_and_schedule() -> None:
+    s = spec(schedule={"duration": 2, "timeUnit": "HOURS"})
+    s.modelarts.models[0].specification = None  # type: ignore[union-attr]
+    s = InferenceServiceSpec.model_validate(
+        {
+            "providerConfigRef": {"name": "pc"},
+            "modelarts": {
+                "models": [{"modelId": "m", "customSpec": {"cpu": 1.5, "memory": 2048}}],
+                "schedule": {"duration": 2},
+            },
+        }
+    )
+    body = create_body(resource(s), CTX)
+    assert body["config"][0]["specification"] == "custom"
+    assert body["config"][0]["custom_spec"] == {"cpu": 1.5, "memory": 2048}
+    assert body["schedule"] == [{"type": "stop", "time_unit": "HOURS", "duration": 2}]
+
+
+def test_no_drift_when_the_service_matches_and_a_weight_change_is_named() -> None:
+    r = resource(spec())
+    assert config_drift(r, shown()) == []
+    other = shown(config=[{**shown().config[0].__dict__, "weight": 100, "instance_count": 3}])
+    paths = [
+        d.path
+        for d in config_drift(
+            r,
+            ModelArtsService.from_api(
+                {
+                    "service_id": "sid-1",
+                    "config": [
+                        {
+                            "model_id": "m-1",
+                            "specification": "modelarts.vm.cpu.2u",
+                            "instance_count": 3,
+                            "weight": 100,
+                            "envs": {"MODE": "fast", "TOKEN": "s3cret"},
+                        }
+                    ],
+                    "additional_properties": {
+                        "cloudinfer-uid": "uid-1",
+                        "cloudinfer-resource": "ns.svc",
+                    },
+                }
+            ),
+        )
+    ]
+    assert paths == ["config.0.instance_count"]
+    assert other.service_id == "sid-1"
+
+
+def test_a_changed_secret_value_is_drift_without_its_value_in_the_message() -> None:
+    r = resource(spec())
+    service = shown(
+        config=[
+            {
+                "model_id": "m-1",
+                "specification": "modelarts.vm.cpu.2u",
+                "instance_count": 1,
+                "weight": 100,
+                "envs": {"MODE": "fast", "TOKEN": "old"},
+            }
+        ]
+    )
+    drift = config_drift(r, service)
+    assert [d.path for d in drift] == ["config.0.envs.TOKEN"]
+    assert "s3cret" not in repr(drift) and "old" not in repr(drift)
+
+
+def test_phases_progress_and_what_is_recorded() -> None:
+    r = resource(spec())
+    obs = observation_of(shown(), r, shown=True)
+    assert (obs.phase, obs.transitional, obs.progress) == ("Running", False, 100)
+    assert obs.endpoint == "https://infer.example.com/v1/infers/sid-1"
+    assert obs.recorded == {APPLIED: applied_fingerprint(r)}
+    assert obs.owner_uid == "uid-1" and obs.owner_namespace == "ns"
+
+    deploying = observation_of(shown(status="deploying", progress=40), r, shown=True)
+    assert (deploying.phase, deploying.transitional, deploying.progress) == ("Creating", True, 40)
+    running_before = resource(spec(), {"phase": "Running"})
+    assert observation_of(shown(status="deploying"), running_before, shown=True).phase == "Updating"
+
+    failed = observation_of(shown(status="failed", error_msg="image pull failed"), r, shown=True)
+    assert failed.failed and failed.message == "image pull failed" and failed.progress == 0
+
+    concerning = observation_of(shown(status="concerning"), r, shown=True)
+    assert concerning.phase == "Running" and "not healthy" in concerning.message
+
+    stopped = observation_of(shown(status="stopped"), r, shown=True)
+    assert stopped.stopped and [d.path for d in stopped.drift] == ["stopped"]
+
+
+def test_a_listed_item_keeps_the_recorded_url_and_records_nothing() -> None:
+    r = resource(spec(), {"url": "https://recorded", APPLIED: "x"})
+    listed = ModelArtsService.from_api({"service_id": "sid-1", "status": "running"})
+    obs = observation_of(listed, r, shown=False)
+    assert obs.endpoint == "https://recorded"
+    assert obs.recorded == {}
+
+
+def test_external_names_fit_modelarts() -> None:
+    assert external_name(spec(), "my.service") == "my-service"
+    assert len(external_name(spec(), "a" * 253)) == 64
