@@ -6,6 +6,7 @@ with its own implementation, keeps each account's services apart as the clouds d
 services through timed state transitions, and injects faults on demand.
 
 Layout: pipeline.py is the request path every cloud shares (faults → signature check →
-handler → call log); one package per cloud API (eas/) brings its dialect, verifier, store and
-routes; app.py registers each with one line. Nothing here imports the operator's clients
+handler → call log); one package per cloud API (eas/, modelarts/) brings its store and
+routes, with its vendor's dialect and verifier (eas/; huawei/ for every Huawei API); app.py
+registers each with one line. Nothing here imports the operator's clients
 (cloudinfer.clouds): client and emulator share no code, so neither can hide the other's bug."""

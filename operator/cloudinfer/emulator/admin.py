@@ -111,7 +111,8 @@ class AdminApi:
             since = float(q.get("since") or 0)
         except ValueError:
             return web.json_response({"error": "since must be a number"}, status=400)
-        return web.json_response(self.calls.query(q.get("operation"), since, q.get("account")))
+        calls = self.calls.query(q.get("operation"), since, q.get("account"), q.get("cloud"))
+        return web.json_response(calls)
 
     async def _clear_calls(self, _: web.Request) -> web.Response:
         self.calls.clear()

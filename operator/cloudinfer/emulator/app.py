@@ -10,12 +10,14 @@ needs `Authorization: Bearer TOKEN`.
   GET    /_emulator/faults              the active fault rules
   POST   /_emulator/faults              add a rule (JSON, fields as in faults.FaultRule)
   DELETE /_emulator/faults[/{id}]       remove all rules, or one
-  GET    /_emulator/calls?operation=&since=&account=   the call log (what was answered,
+  GET    /_emulator/calls?operation=&since=&account=&cloud=   the call log (what was answered,
                                         with codes, and the account that signed each call)
   DELETE /_emulator/calls
   GET    /_emulator/timing, PUT /_emulator/timing   state-machine durations in seconds
   GET    /_emulator/eas/services[?account=]   every EAS service of every account (or of one)
   DELETE /_emulator/eas/services        forget every EAS service
+  /_emulator/modelarts/...              ModelArts services, instance health, quota
+                                        (modelarts/module.py)
 
 State (`--state-dir`): each module's state is written at most once a second while it changes
 and once more on shutdown (persist.py).
@@ -40,6 +42,8 @@ from cloudinfer.emulator.config import (
 from cloudinfer.emulator.eas.module import EasModule
 from cloudinfer.emulator.eas.store import EasStore
 from cloudinfer.emulator.faults import Faults
+from cloudinfer.emulator.modelarts.module import ModelArtsModule
+from cloudinfer.emulator.modelarts.store import ModelArtsStore
 from cloudinfer.emulator.modules import CloudModule, ModuleBuilder, Shared
 
 __all__ = [
@@ -54,7 +58,7 @@ __all__ = [
 ]
 
 # One line per emulated cloud API.
-MODULES: tuple[ModuleBuilder, ...] = (EasModule,)
+MODULES: tuple[ModuleBuilder, ...] = (EasModule, ModelArtsModule)
 
 
 class Emulator:
@@ -76,6 +80,14 @@ class Emulator:
         module = self.modules[EasModule.name]
         if not isinstance(module, EasModule):
             raise TypeError(f"module {EasModule.name!r} is a {type(module).__name__}")
+        return module.store
+
+    @property
+    def modelarts_store(self) -> ModelArtsStore:
+        """The ModelArts services, for tests that look behind the API."""
+        module = self.modules[ModelArtsModule.name]
+        if not isinstance(module, ModelArtsModule):
+            raise TypeError(f"module {ModelArtsModule.name!r} is a {type(module).__name__}")
         return module.store
 
     def app(self) -> web.Application:

@@ -46,14 +46,21 @@ class CallLog:
             self.calls.append(call)
 
     def query(
-        self, operation: str | None = None, since: float = 0.0, account: str | None = None
+        self,
+        operation: str | None = None,
+        since: float = 0.0,
+        account: str | None = None,
+        cloud: str | None = None,
     ) -> list[dict[str, Any]]:
         with self._lock:
             snapshot = list(self.calls)
         return [
             asdict(c)
             for c in snapshot
-            if c.time >= since and operation in (None, c.operation) and account in (None, c.account)
+            if c.time >= since
+            and operation in (None, c.operation)
+            and account in (None, c.account)
+            and cloud in (None, c.cloud)
         ]
 
     def clear(self) -> None:

@@ -30,6 +30,8 @@ class EmulatorConfig:
     port: int = 18080
     region: str = "cn-shanghai"
     access_keys: list[AccessKey] = field(default_factory=lambda: [DEV_ACCESS_KEY])
+    # Huawei IAM tokens (`X-Auth-Token`) the Huawei APIs accept: token → account.
+    iam_tokens: dict[str, str] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
     state_dir: Path | None = None
     faults: list[FaultRule] = field(default_factory=list)

@@ -1,7 +1,8 @@
 """Fault injection: rules set by CLI flags or at runtime through the admin endpoint.
 
-A rule applies to one operation (or `*`), fires with probability `rate`, at most `count`
-times (unlimited when absent), and is one of:
+A rule applies to one operation (or `*`) of one cloud (or `*`: the call log's cloud names,
+e.g. `alibaba-eas`, `huawei-modelarts`; several clouds share operation names), fires with
+probability `rate`, at most `count` times (unlimited when absent), and is one of:
   latency        sleep `seconds` before handling
   error          answer `status` with `code`/`message` in the cloud's error shape, unhandled
   throttle       answer as the cloud throttles, retry after `seconds`, unhandled (EAS: 429
@@ -25,6 +26,7 @@ KINDS: tuple[str, ...] = ("latency", "error", "throttle", "timeout", "drop-respo
 class FaultRule:
     kind: FaultKind
     operation: str = "*"
+    cloud: str = "*"
     rate: float = 1.0
     count: int | None = None
     seconds: float = 0.0
@@ -53,7 +55,7 @@ class FaultRule:
         if values.get("kind") not in KINDS:
             raise ValueError(f"fault kind must be one of {', '.join(KINDS)}")
         rule = cls(kind=values["kind"])
-        for name in ("operation", "code", "message"):
+        for name in ("operation", "cloud", "code", "message"):
             if name in values:
                 setattr(rule, name, str(values[name]))
         for name, convert in (("rate", float), ("seconds", float), ("status", int)):
@@ -95,12 +97,12 @@ class Faults:
             self.rules = [r for r in self.rules if r.id != rule_id]
             return len(self.rules) != before
 
-    def fire(self, operation: str) -> list[FaultRule]:
+    def fire(self, operation: str, cloud: str = "*") -> list[FaultRule]:
         """The rules that apply to this request (consuming their counts)."""
         fired: list[FaultRule] = []
         with self._lock:
             for rule in list(self.rules):
-                if rule.operation not in ("*", operation):
+                if rule.operation not in ("*", operation) or rule.cloud not in ("*", cloud):
                     continue
                 if self._random.random() >= rule.rate:
                     continue

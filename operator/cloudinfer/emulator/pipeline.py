@@ -141,7 +141,7 @@ class Pipeline(Generic[C]):
     async def _apply_faults(self, operation: str) -> bool:
         """Wait or refuse as the firing rules say; True when the answer is to be dropped."""
         drop = False
-        for rule in self.faults.fire(operation):
+        for rule in self.faults.fire(operation, self.dialect.cloud):
             if rule.kind in ("latency", "timeout"):
                 await asyncio.sleep(rule.seconds)
             elif rule.kind == "throttle":

@@ -1,0 +1,1 @@
+"""The Huawei Cloud ModelArts real-time services (API v1) part of the emulator."""
