@@ -143,6 +143,7 @@ class Reconciler:
         self.retry_base = retry_base
         self._failures = failures if failures is not None else {}
         self._rng = rng or random.Random()
+        self._id_recorded = False  # this reconcile recorded a server-named id
 
     @property
     def _server_named(self) -> bool:
@@ -151,6 +152,17 @@ class Reconciler:
     # -- entry point -------------------------------------------------------------------------
 
     async def reconcile(self, res: ManagedResource) -> float | None:
+        self._id_recorded = False
+        delay = await self._reconcile(res)
+        if self._id_recorded:
+            # The runtime follows a server-named resource by its id on the observer, and
+            # learns the id from the object at its next reconcile: until then the observer's
+            # news of the new service reaches no one, and our own annotation write wakes
+            # nothing. Come back soon, whatever else was planned.
+            return self.retry_base if delay is None else min(delay, self.retry_base)
+        return delay
+
+    async def _reconcile(self, res: ManagedResource) -> float | None:
         if res.annotations.get(PAUSED, "").lower() == "true":
             paused = (False, "ReconcilePaused", f"paused by the {PAUSED} annotation")
             await self._write(res, None, Verdict(ready=self._old_ready(res), synced=paused))
@@ -293,6 +305,7 @@ class Reconciler:
         # No status write here: the observer follows the new resource and tells us as soon as
         # it sees it (about a second), and that status says more (the cloud's id, instances)
         # than we could now. One write per resource fewer is a sixth of a burst's writes.
+        # (Server-named: reconcile() asks to come back soon, see there.)
         return None
 
     async def _find_created(self, res: ManagedResource) -> tuple[ManagedResource, Lookup]:
@@ -316,6 +329,7 @@ class Reconciler:
                 if attempt == ID_WRITE_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0.2 * 2**attempt)
+        self._id_recorded = True
         return dataclasses.replace(res, external_id=external_id, create_pending=None)
 
     async def _conflict(self, res: ManagedResource, obs: Observation) -> float | None:

@@ -511,7 +511,9 @@ def after_writes(resource: ManagedResource, writer: FakeWriter) -> ManagedResour
 
 async def test_server_named_records_pending_then_the_id_at_once() -> None:
     cloud = ServerNamedCloud()
-    writer, _ = await run(res(), ServerNamedAdapter(cloud))
+    writer, after = await run(res(), ServerNamedAdapter(cloud))
+    # Back soon: the runtime follows the service by the id it reads at the next reconcile.
+    assert after is not None and after <= 5.0
     prepares = [e for e in writer.log if isinstance(e, tuple) and e[0] == "prepare"]
     assert CREATE_PENDING in prepares[0][1] and prepares[0][1][CREATE_PENDING].startswith("uid-1 ")
     assert prepares[1][1] == {EXTERNAL_NAME: "svc-1", CREATE_PENDING: None}
