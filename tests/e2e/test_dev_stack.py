@@ -60,7 +60,7 @@ def test_dev_stack(tmp_path: Path) -> None:
                 c["type"] == "Ready" and c["status"] == "True" for c in i["status"]["conditions"]
             )
         }
-        assert ready == {"echo", "echo-canary", "echo-custom"}
+        assert ready == {"echo", "echo-canary", "echo-custom", "echo-modelarts"}
         shared = json.loads(
             kubectl(state / "kubeconfig", "get", "cicpc", "eas-shared", "-o", "json").stdout
         )
