@@ -44,7 +44,7 @@ def rules(docs: list[dict[str, Any]], kind: str) -> set[tuple[str, ...]]:
 
 
 def test_the_crds_base_lists_exactly_the_generated_files() -> None:
-    listed = yaml.safe_load((ROOT / "crds" / "kustomization.yaml").read_text())["resources"]
+    listed = yaml.safe_load((ROOT / "crds" / "Kustomization").read_text())["resources"]
     assert sorted(listed) == sorted(files())
 
 
