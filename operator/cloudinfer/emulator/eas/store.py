@@ -17,8 +17,6 @@ Cost per request, with N services in the store:
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import re
 import time
 from collections.abc import Callable
@@ -40,6 +38,7 @@ from cloudinfer.emulator.eas.listing import (
 )
 from cloudinfer.emulator.eas.service import Service, Timing, merge_config
 from cloudinfer.emulator.index import SortedIndex
+from cloudinfer.emulator.timeline import Timeline
 
 __all__ = ["NAME_RE", "EasApiError", "EasStore"]
 
@@ -136,15 +135,12 @@ class EasStore:
         self.advanced = 0  # Service.advance calls: what tests count to bound the work
         self._services: dict[tuple[str, str], Service] = {}  # (region, name): names are global
         self._accounts: dict[str, AccountServices] = {}
-        self._due: list[tuple[float, int, Service]] = []  # (when it changes, tie-break, service)
-        self._seq = itertools.count()
+        self._timeline: Timeline[Service] = Timeline()
 
     # -- time ----------------------------------------------------------------------------
 
     def _schedule(self, svc: Service) -> None:
-        due = svc.next_change()
-        if due is not None:
-            heapq.heappush(self._due, (due, next(self._seq), svc))
+        self._timeline.schedule(svc)
 
     def _advance(self, svc: Service, now: float) -> None:
         self.advanced += 1
@@ -162,11 +158,7 @@ class EasStore:
         """Move on the services whose status changes by now; the rest cannot have changed
         status (only their instance counts move, and those are advanced when shown)."""
         now = self.clock()
-        while self._due and self._due[0][0] <= now:
-            due, _, svc = heapq.heappop(self._due)
-            current = self._services.get((svc.region, svc.name)) is svc
-            if not current or svc.next_change() != due:
-                continue  # superseded: deleted, or a later operation began a new phase
+        for svc in self._timeline.due(now, lambda s: self._services.get((s.region, s.name)) is s):
             self._advance(svc, now)
             next_due = svc.next_change()
             if not svc.gone and next_due is not None and next_due > now:
@@ -394,7 +386,7 @@ class EasStore:
     def reset(self) -> None:
         self._services.clear()
         self._accounts.clear()
-        self._due.clear()
+        self._timeline.clear()
         self.on_change()
 
     # -- persistence ---------------------------------------------------------------------

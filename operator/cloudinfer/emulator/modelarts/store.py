@@ -19,8 +19,6 @@ Cost per request, with N services in the store:
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import time
 import uuid
 from collections.abc import Callable
@@ -44,6 +42,7 @@ from cloudinfer.emulator.modelarts.listing import (
 from cloudinfer.emulator.modelarts.quota import ACTIVE, Quota
 from cloudinfer.emulator.modelarts.service import Service
 from cloudinfer.emulator.modelarts.validation import check_create, check_update
+from cloudinfer.emulator.timeline import Timeline
 
 STATE_VERSION = 1
 Scope = tuple[str, str]  # (account, project)
@@ -105,15 +104,12 @@ class ModelArtsStore:
         self.advanced = 0  # Service.advance calls: what tests count to bound the work
         self._services: dict[str, Service] = {}  # by service_id (ids are global)
         self._scopes: dict[Scope, ScopeServices] = {}
-        self._due: list[tuple[float, int, Service]] = []  # (when it changes, tie-break, svc)
-        self._seq = itertools.count()
+        self._timeline: Timeline[Service] = Timeline()
 
     # -- time ----------------------------------------------------------------------------
 
     def _schedule(self, svc: Service) -> None:
-        due = svc.next_change()
-        if due is not None:
-            heapq.heappush(self._due, (due, next(self._seq), svc))
+        self._timeline.schedule(svc)
 
     def _advance(self, svc: Service, now: float) -> None:
         self.advanced += 1
@@ -126,10 +122,7 @@ class ModelArtsStore:
     def _advance_due(self) -> float:
         """Move on the services whose status changes by now; no other status can have."""
         now = self.clock()
-        while self._due and self._due[0][0] <= now:
-            due, _, svc = heapq.heappop(self._due)
-            if self._services.get(svc.service_id) is not svc or svc.next_change() != due:
-                continue  # superseded: deleted, or a later operation began a new phase
+        for svc in self._timeline.due(now, lambda s: self._services.get(s.service_id) is s):
             self._advance(svc, now)
             if not svc.gone:
                 self._schedule(svc)
@@ -307,7 +300,7 @@ class ModelArtsStore:
     def reset(self) -> None:
         self._services.clear()
         self._scopes.clear()
-        self._due.clear()
+        self._timeline.clear()
         self.on_change()
 
     # -- persistence ---------------------------------------------------------------------
