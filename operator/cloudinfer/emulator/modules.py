@@ -33,6 +33,25 @@ class Shared:
         )
 
 
+class PersistentStore(Protocol):
+    on_change: Callable[[], None]
+
+    def to_state(self) -> Any: ...
+
+    def restore(self, state: dict[str, Any] | None) -> None: ...
+
+
+def attach_state(shared: Shared, name: str, store: PersistentStore) -> StateFile | None:
+    """Restore `store` from `STATE_DIR/NAME.json` and have it saved when it changes; None
+    when the emulator keeps no state on disk."""
+    state = shared.state_file(name, store.to_state)
+    if state is not None:
+        saved = state.read()
+        store.restore(saved if isinstance(saved, dict) else None)
+        store.on_change = state.mark_dirty
+    return state
+
+
 class CloudModule(Protocol):
     name: str  # its admin routes live under /_emulator/NAME; its state in NAME.json
     state: StateFile | None

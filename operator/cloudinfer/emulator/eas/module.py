@@ -9,7 +9,7 @@ from cloudinfer.emulator.eas.acs3 import Acs3Verifier
 from cloudinfer.emulator.eas.dialect import EAS
 from cloudinfer.emulator.eas.routes import EasApi
 from cloudinfer.emulator.eas.store import EasStore
-from cloudinfer.emulator.modules import Shared
+from cloudinfer.emulator.modules import Shared, attach_state
 from cloudinfer.emulator.pipeline import Pipeline
 
 
@@ -19,11 +19,7 @@ class EasModule:
     def __init__(self, shared: Shared) -> None:
         config = shared.config
         self.store = EasStore(config.timing)
-        self.state = shared.state_file(self.name, self.store.to_state)
-        if self.state is not None:
-            saved = self.state.read()
-            self.store.restore(saved if isinstance(saved, dict) else None)
-            self.store.on_change = self.state.mark_dirty
+        self.state = attach_state(shared, self.name, self.store)
         verifier = Acs3Verifier(config.access_keys)
         self.pipeline = Pipeline(EAS, verifier.check, shared.faults, shared.calls)
         self.api = EasApi(self.store, config.region)

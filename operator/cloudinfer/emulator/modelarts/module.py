@@ -26,7 +26,7 @@ from cloudinfer.emulator.modelarts.errors import INTERNAL_ERROR
 from cloudinfer.emulator.modelarts.quota import Quota
 from cloudinfer.emulator.modelarts.routes import ModelArtsApi
 from cloudinfer.emulator.modelarts.store import ModelArtsStore
-from cloudinfer.emulator.modules import Shared
+from cloudinfer.emulator.modules import Shared, attach_state
 from cloudinfer.emulator.pipeline import ApiError, Pipeline
 
 CLOUD = "huawei-modelarts"
@@ -50,11 +50,7 @@ class ModelArtsModule:
     def __init__(self, shared: Shared) -> None:
         config = shared.config
         self.store = ModelArtsStore(config.timing)
-        self.state = shared.state_file(self.name, self.store.to_state)
-        if self.state is not None:
-            saved = self.state.read()
-            self.store.restore(saved if isinstance(saved, dict) else None)
-            self.store.on_change = self.state.mark_dirty
+        self.state = attach_state(shared, self.name, self.store)
         verifier = HuaweiVerifier(config.access_keys, config.iam_tokens)
         dialect = huawei_dialect(CLOUD, target, INTERNAL_ERROR)
         self.pipeline = Pipeline(dialect, verifier.check, shared.faults, shared.calls)
