@@ -220,16 +220,6 @@ def observation_of(
     stopped_now = phase in ("Stopped", "Stopping")
     if manage and spec.stopped != stopped_now and phase not in ("Failed", "Deleting"):
         drift.append(Drift(STOPPED, stopped_now, spec.stopped))
-    if (
-        manage
-        and not shown
-        and resource.status.get(APPLIED)
-        not in (
-            None,
-            applied_fingerprint(resource),
-        )
-    ):
-        drift.append(Drift("config", None, None))  # the spec changed: shown before updating
     address = service.access_address or ("" if shown else str(resource.status.get("url") or ""))
     if phase == "Failed":
         progress: int | None = 0

@@ -154,3 +154,11 @@ def test_kustomize_application() -> None:
     source = _application("application-kustomize.yaml")["spec"]["source"]
     assert source["path"] == "config/default"
     assert (ROOT / source["path"] / "kustomization.yaml").exists()
+
+
+def test_provider_config_kinds_share_one_script() -> None:
+    """Argo CD wants one file per kind; the two provider config kinds are one script, kept
+    identical here so a fix to one cannot miss the other."""
+    base = ROOT / "deploy" / "argocd" / "resource_customizations" / "cloudinfer.io"
+    namespaced = (base / "ProviderConfig" / "health.lua").read_text()
+    assert (base / "ClusterProviderConfig" / "health.lua").read_text() == namespaced
