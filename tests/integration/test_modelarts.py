@@ -6,13 +6,18 @@ owner marker finds it)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from cloudinfer.clouds.huawei.modelarts import ModelArtsClient
+from cloudinfer.credentials import Credentials
 from tests.integration.conftest import DEV_KEY, Cluster, Emulator, Operator
 from tests.integration.test_inferenceservice import events, patch_spec, status, wait_phase
 from tests.support import wait_for
@@ -144,6 +149,18 @@ def test_create_update_stop_start_delete(
     patch_spec(cluster, namespace, name, {"stopped": False})
     wait_phase(cluster, namespace, name, "Running", 60)
 
+    # The cloud's events, each posted once (deploy, update, stop, start: several alike).
+    on_cloud = cloud_event_messages(emulator, service_id)
+    assert on_cloud["normal: The service is running."] >= 3, on_cloud
+    wait_for(
+        lambda: mirrored_messages(cluster, namespace, name) == on_cloud,
+        30,
+        "the cloud's events mirrored once each",
+    )
+    st = status(cluster, namespace, name)
+    assert [m["instanceCount"] for m in st["models"]] == [1, 2]
+    assert st["instances"] == {"total": 3, "running": 3, "pending": 0}
+
     cluster.kubectl("delete", "cisvc", name, "-n", namespace, "--wait=false")
     wait_for(
         lambda: (
@@ -178,3 +195,114 @@ def test_a_lost_create_answer_makes_no_duplicate(
         if s["additional_properties"].get("cloudinfer-uid") == uid
     ]
     assert [s["service_id"] for s in mine] == [st["serviceId"]]
+
+
+def dev_client(emulator: Emulator) -> ModelArtsClient:
+    """The ModelArts client on the dev keys, as a console user (or a test) would use it."""
+    return ModelArtsClient(
+        "cn-north-4",
+        PROJECT,
+        Credentials(access_key_id=DEV_KEY[0], access_key_secret=SecretStr(DEV_KEY[1])),
+        endpoint=emulator.url,
+    )
+
+
+def cloud_event_messages(emulator: Emulator, service_id: str) -> Counter[str]:
+    """The service's events on the cloud (all of them: fewer than a page)."""
+    client = dev_client(emulator)
+
+    async def read() -> Counter[str]:
+        try:
+            page = await client.show_service_events(service_id, limit=100)
+            return Counter(f"{e.event_type}: {e.event_info}" for e in page.events)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(read())
+
+
+def mirrored_messages(cluster: Cluster, namespace: str, name: str) -> Counter[str]:
+    items = cluster.core.list_namespaced_event(
+        namespace, field_selector=f"involvedObject.name={name}"
+    ).items
+    kinds = {"Normal": "normal", "Warning": "abnormal"}
+    return Counter(f"{kinds[e.type]}: {e.message}" for e in items if e.reason == "CloudEvent")
+
+
+def create_elsewhere(emulator: Emulator, name: str) -> str:
+    """A service made outside the operator (as a console user would), with the dev keys."""
+    client = dev_client(emulator)
+
+    async def create() -> str:
+        try:
+            body = {
+                "service_name": name,
+                "infer_type": "real-time",
+                "config": [
+                    {
+                        "model_id": "model-console",
+                        "specification": "modelarts.vm.cpu.2u",
+                        "instance_count": 2,
+                        "weight": 100,
+                    }
+                ],
+            }
+            return await client.create_service(body)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(create())
+
+
+def test_observe_adopts_an_existing_service_by_id_read_only(
+    cluster: Cluster, emulator: Emulator, namespace: str, modelarts_provider: str
+) -> None:
+    """`modelarts.serviceId` with managementPolicy Observe: status mirrors the service (no
+    models in the spec), nothing is written to it, and deleting the resource leaves it."""
+    service_id = create_elsewhere(emulator, f"console-{uuid.uuid4().hex[:8]}")
+    name = f"ma-obs-{uuid.uuid4().hex[:8]}"
+    before = len(emulator.calls("UpdateService"))
+    cluster.apply(
+        {
+            "apiVersion": "cloudinfer.io/v1alpha1",
+            "kind": "InferenceService",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "providerConfigRef": {"name": "huawei"},
+                "managementPolicy": "Observe",
+                "modelarts": {"serviceId": service_id},
+            },
+        }
+    )
+    st = running(cluster, namespace, name, 90)
+    cluster.wait_condition(PLURAL, name, namespace, "True")
+    svc = cloud(emulator, service_id)
+    assert svc is not None
+    assert st["serviceId"] == service_id and st["url"] == svc["access_address"]
+    assert "cloudinfer-uid" not in (svc.get("additional_properties") or {})  # never stamped
+    assert len(emulator.calls("UpdateService")) == before
+    assert not [c for c in emulator.calls("CreateService") if name in str(c.get("target"))]
+
+    cluster.kubectl("delete", "cisvc", name, "-n", namespace, "--wait=true", "--timeout=60s")
+    kept = cloud(emulator, service_id)
+    assert kept is not None and kept["status"] == "running"
+
+
+def test_observe_of_an_unknown_id_says_not_found(
+    cluster: Cluster, emulator: Emulator, namespace: str, modelarts_provider: str
+) -> None:
+    name = f"ma-obs-{uuid.uuid4().hex[:8]}"
+    cluster.apply(
+        {
+            "apiVersion": "cloudinfer.io/v1alpha1",
+            "kind": "InferenceService",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "providerConfigRef": {"name": "huawei"},
+                "managementPolicy": "Observe",
+                "modelarts": {"serviceId": "00000000-0000-0000-0000-000000000000"},
+            },
+        }
+    )
+    cond = cluster.wait_condition(PLURAL, name, namespace, "False", reason="ExternalNotFound")
+    assert "00000000-0000-0000-0000-000000000000" in cond["message"]

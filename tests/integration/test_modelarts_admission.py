@@ -88,6 +88,12 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         ),
         ({**VALID, "cloneFrom": {"serviceName": "other"}}, "cloneFrom is for PAI-EAS"),
         (with_change("modelarts.schedule", {"duration": 0}), "schedule.duration"),
+        (with_change("modelarts.models", None), "models is required"),
+        (with_change("modelarts.serviceId", "abc-123"), "only with managementPolicy Observe"),
+        (
+            {**VALID, "managementPolicy": "Observe"},
+            "modelarts.serviceId is required when managementPolicy is Observe",
+        ),
     ],
     ids=lambda v: str(v)[:48] if isinstance(v, str) else None,
 )
@@ -124,3 +130,20 @@ def test_a_valid_spec_is_stored_with_defaults_and_its_cloud_cannot_change(
     result = cluster.kubectl("apply", "-f", "-", input=manifest(namespace, switched), check=False)
     assert result.returncode != 0
     assert "cannot change: create a new resource" in result.stderr, result.stderr
+
+
+def test_an_observed_service_id_needs_no_models_and_cannot_change(
+    cluster: Cluster, namespace: str
+) -> None:
+    observe = {
+        "providerConfigRef": {"name": "huawei"},
+        "managementPolicy": "Observe",
+        "modelarts": {"serviceId": "abc-123"},
+    }
+    cluster.kubectl("apply", "-f", "-", input=manifest(namespace, observe, "obs"))
+    observe["modelarts"] = {"serviceId": "abc-456"}
+    result = cluster.kubectl(
+        "apply", "-f", "-", input=manifest(namespace, observe, "obs"), check=False
+    )
+    assert result.returncode != 0
+    assert "modelarts.serviceId is immutable" in result.stderr, result.stderr

@@ -114,6 +114,15 @@ class Drift:
 
 
 @dataclass(frozen=True)
+class CloudEvent:
+    """An event the cloud keeps about a resource, posted once as a Kubernetes Event."""
+
+    warning: bool
+    message: str
+    at: int  # epoch ms
+
+
+@dataclass(frozen=True)
 class Observation:
     """The cloud side, as the adapter sees it, already mapped to the common vocabulary."""
 
@@ -137,6 +146,9 @@ class Observation:
     # Status fields of the kind's own the adapter wants written with this observation (never
     # secret), e.g. the fingerprint of a configuration seen to be in place.
     recorded: Mapping[str, Any] = field(default_factory=dict)
+    # The cloud's events not posted yet, oldest first (the adapter records in `recorded`
+    # how far it has seen: they are posted after that status is written, at most once).
+    cloud_events: tuple[CloudEvent, ...] = ()
 
     @property
     def up_to_date(self) -> bool:

@@ -7,21 +7,29 @@ most punctuation refused) they cost the user nothing. After a lost create answer
 reconciler asks `find_owned`, which looks for that marker in a full listing.
 
 ListServices has neither the models (`config`) nor the access address: the batch snapshot
-gives status and progress; ShowService (one call) is asked when the spec changed since the
-last update we sent, when the service has no address on record yet, or when the reconciler
-wants the cloud's own word (`fresh`)."""
+gives status and progress; ShowService (one call) is asked once a service settles into a new
+status (its models and their instances to read), when the spec changed since the last update
+we sent, when the service has no address on record yet, or when the reconciler wants the
+cloud's own word (`fresh`). Mid-change (deploying, stopping, ...) the listing is enough, and
+ModelArts refuses updates then anyway.
+
+The service's events (ShowServiceEvents) are read at each change of its status, one call,
+and those newer than `status.cloudEventsSeen` are posted as Kubernetes Events."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from cloudinfer.adapters.base import (
     ABSENT,
     CallContext,
+    CloudEvent,
     Drift,
     Identity,
     Lookup,
@@ -35,7 +43,10 @@ from cloudinfer.api.inferenceservice import InferenceServiceSpec
 from cloudinfer.api.modelarts import ModelArtsSpec
 from cloudinfer.clouds.errors import CloudError, NotFound
 from cloudinfer.clouds.huawei.modelarts import ModelArtsClient, ModelArtsService
+from cloudinfer.clouds.huawei.modelarts.models import ServiceEvent
 from cloudinfer.observer.batch import BatchObserver
+
+log = logging.getLogger(__name__)
 
 # ModelArts status → the common phase. `deploying` is Creating until the service has run.
 PHASES = {
@@ -50,10 +61,15 @@ PHASES = {
     "failed": "Failed",
     "deleting": "Deleting",
 }
+STARTING = frozenset({"deploying", "notReady"})  # a model's instances on their way up
 TRANSITIONAL = {"Pending", "Creating", "Updating", "Stopping", "Deleting"}
 STOPPED = "stopped"  # a drift path that is not service config
 DEFAULT_WORKSPACE = "0"  # ModelArts' default workspace id
 APPLIED = "appliedConfig"  # status field: fingerprint of the configuration last sent
+EVENTS_SEEN = "cloudEventsSeen"  # status field: the newest cloud event posted (epoch ms)
+EVENT_WINDOW = 20  # newest cloud events read at a status change; older ones are history
+# A first look at these asks for events too (for others the create's own Event says enough).
+NEWS_AT_FIRST_SIGHT = frozenset({"failed", "concerning"})
 
 
 def modelarts_of(spec: InferenceServiceSpec) -> ModelArtsSpec:
@@ -234,10 +250,23 @@ def observation_of(
     # Shown and in line with the spec: what is in place is recorded, so the next look needs
     # no ShowService until the spec changes again.
     in_line = shown and manage and not [d for d in drift if d.path != STOPPED]
-    recorded = {APPLIED: applied_fingerprint(resource)} if in_line else {}
+    recorded: dict[str, Any] = {APPLIED: applied_fingerprint(resource)} if in_line else {}
     instances = None
     if service.config:
-        instances = {"total": service.instance_count}
+        instances = {
+            "total": sum(c.instance_count for c in service.config),
+            "running": sum(c.instance_count for c in service.config if c.status == "running"),
+            "pending": sum(c.instance_count for c in service.config if c.status in STARTING),
+        }
+        recorded["models"] = [
+            {
+                "modelId": c.model_id,
+                "status": c.status or None,
+                "instanceCount": c.instance_count,
+                "weight": c.weight,
+            }
+            for c in service.config
+        ]
     return Observation(
         exists=True,
         owner_uid=owner_uid,
@@ -258,6 +287,29 @@ def observation_of(
         connection={k: v for k, v in (("url", address), ("serviceId", service.service_id)) if v},
         recorded=recorded,
     )
+
+
+def wants_events(resource: ManagedResource, status: str) -> bool:
+    """Whether to read the service's events: at each change of its status (one call per
+    change, none at rest)."""
+    seen = resource.status.get("cloudStatus")
+    if seen == status:
+        return False
+    return seen is not None or status in NEWS_AT_FIRST_SIGHT
+
+
+def unseen_events(
+    resource: ManagedResource, page: list[ServiceEvent]
+) -> tuple[tuple[CloudEvent, ...], dict[str, Any]]:
+    """The events of `page` newer than the newest posted, oldest first, and the record of
+    having seen them."""
+    seen = resource.status.get(EVENTS_SEEN)
+    since = seen if isinstance(seen, int) else -1
+    fresh = sorted((e for e in page if e.occur_time > since), key=lambda e: e.occur_time)
+    if not fresh:
+        return (), {}
+    events = tuple(CloudEvent(e.abnormal, e.event_info, e.occur_time) for e in fresh)
+    return events, {EVENTS_SEEN: fresh[-1].occur_time}
 
 
 def fingerprint(service: ModelArtsService) -> object:
@@ -311,16 +363,36 @@ class ModelArtsInferenceServiceAdapter:
                 if listed is None and resource.manage:
                     return ABSENT
         if listed is not None and not self._needs_show(resource, listed):
-            return observation_of(listed, resource, shown=False)
+            return await self._with_events(resource, observation_of(listed, resource, False))
         try:
             shown = await self.client.show_service(service_id)
         except NotFound:
             return ABSENT
-        return observation_of(shown, resource, shown=True)
+        return await self._with_events(resource, observation_of(shown, resource, shown=True))
+
+    async def _with_events(self, resource: ManagedResource, obs: Observation) -> Observation:
+        """`obs` with the service's events not posted yet, when its status changed."""
+        if not wants_events(resource, obs.cloud_status):
+            return obs
+        try:
+            page = await self.client.show_service_events(
+                obs.external_id, limit=EVENT_WINDOW, sort_by="occur_time", order="desc"
+            )
+        except CloudError as exc:  # events are a courtesy: the next change reads them
+            log.info("events of ModelArts service %s not read: %s", obs.external_id, exc)
+            return obs
+        events, seen = unseen_events(resource, page.events)
+        return dataclasses.replace(obs, cloud_events=events, recorded={**obs.recorded, **seen})
 
     @staticmethod
     def _needs_show(resource: ManagedResource, listed: ModelArtsService) -> bool:
-        if resource.status.get(APPLIED) != applied_fingerprint(resource):
+        if transition(listed) is not None:
+            # Mid-change the listing's status and progress are all there is to say, and
+            # ModelArts refuses updates until it settles: compare with the spec then.
+            return False
+        if listed.status != resource.status.get("cloudStatus"):
+            return True  # settled anew: its models, their states and its address to read
+        if resource.manage and resource.status.get(APPLIED) != applied_fingerprint(resource):
             return True  # the spec changed since our last update (or none recorded yet)
         running = PHASES.get(listed.status) == "Running"
         return running and not resource.status.get("url")

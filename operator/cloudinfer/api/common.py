@@ -119,6 +119,10 @@ class ManagedStatus(StatusBase):
     changes or annotation `cloudinfer.io/retry` takes a new value."""
     failed_retry: str | None = None
     """The `cloudinfer.io/retry` annotation's value when that refusal was recorded."""
+    cloud_events_seen: int | None = None
+    """When (epoch ms) the newest of the cloud's own events about the resource happened
+    that has been posted as a Kubernetes Event (reason `CloudEvent`); older ones are not
+    posted again."""
 
 
 class PollIntervals(ApiModel):
@@ -178,3 +182,8 @@ class ManagedSpec(ApiModel):
         (e.g. `spec.eas.containers[0].env[1].valueFrom.secretKeyRef`). The runtime reads them
         from its watch of Secrets in the resource's namespace when it calls the cloud."""
         return []
+
+    def existing_id(self) -> str | None:
+        """Server-named kinds: the id of an existing cloud resource the spec names (adopted
+        with `managementPolicy: Observe`), instead of one this resource created."""
+        return None

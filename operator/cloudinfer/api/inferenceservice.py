@@ -136,6 +136,14 @@ _IMMUTABLE: list[JsonDict] = [
         "fieldPath": ".modelarts",
     },
     {
+        "rule": "!has(self.modelarts) || !has(oldSelf.modelarts) || "
+        "(has(self.modelarts.serviceId) == has(oldSelf.modelarts.serviceId) && "
+        "(!has(self.modelarts.serviceId) || "
+        "self.modelarts.serviceId == oldSelf.modelarts.serviceId))",
+        "message": "modelarts.serviceId is immutable",
+        "fieldPath": ".modelarts.serviceId",
+    },
+    {
         "rule": "self.providerConfigRef == oldSelf.providerConfigRef",
         "message": "providerConfigRef is immutable",
         "fieldPath": ".providerConfigRef",
@@ -149,11 +157,27 @@ class InferenceServiceSpec(ManagedSpec):
     model_config = cel_rules(
         *_IMMUTABLE,
         {
-            "rule": "self.managementPolicy != 'Observe' || has(self.serviceName)",
+            "rule": "self.managementPolicy != 'Observe' || has(self.serviceName) "
+            "|| has(self.modelarts)",
             "message": "serviceName is required when managementPolicy is Observe "
             "(the service to adopt)",
             "fieldPath": ".serviceName",
             "reason": "FieldValueRequired",
+        },
+        {
+            "rule": "!has(self.modelarts) || self.managementPolicy != 'Observe' "
+            "|| has(self.modelarts.serviceId)",
+            "message": "modelarts.serviceId is required when managementPolicy is Observe "
+            "(the id of the ModelArts service to adopt)",
+            "fieldPath": ".modelarts.serviceId",
+            "reason": "FieldValueRequired",
+        },
+        {
+            "rule": "!has(self.modelarts) || !has(self.modelarts.serviceId) "
+            "|| self.managementPolicy == 'Observe'",
+            "message": "modelarts.serviceId adopts an existing service read-only: only with "
+            "managementPolicy Observe",
+            "fieldPath": ".modelarts.serviceId",
         },
         {
             "rule": "has(self.eas) != has(self.modelarts)",
@@ -200,6 +224,9 @@ class InferenceServiceSpec(ManagedSpec):
     """A Huawei Cloud ModelArts real-time service (the ProviderConfig's cloud:
     huawei-modelarts)."""
 
+    def existing_id(self) -> str | None:
+        return self.modelarts.service_id if self.modelarts is not None else None
+
     def secret_key_refs(self) -> list[tuple[str, SecretKeySelector]]:
         refs: list[tuple[str, SecretKeySelector]] = []
         if self.eas is not None:
@@ -243,6 +270,21 @@ class InstanceCounts(ApiModel):
     """Instances starting."""
 
 
+class ModelStatus(ApiModel):
+    """One model of a multi-model service (ModelArts) as the cloud reports it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model_id: str
+    """The model."""
+    status: str | None = None
+    """The model's own status on the cloud (e.g. running, deploying, concerning)."""
+    instance_count: int = 0
+    """Instances of this model."""
+    weight: int | None = None
+    """Its share of the traffic, in percent."""
+
+
 class InferenceServiceStatus(ManagedStatus):
     """Observed state of the service."""
 
@@ -264,6 +306,8 @@ class InferenceServiceStatus(ManagedStatus):
     """Every endpoint."""
     instances: InstanceCounts | None = None
     """Instance counts."""
+    models: list[ModelStatus] | None = None
+    """ModelArts: each model's status, instances and traffic weight."""
     message: str | None = None
     """What is going on, or what went wrong, in words."""
     applied_autoscaling: str | None = None

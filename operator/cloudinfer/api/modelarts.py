@@ -101,7 +101,15 @@ class ModelArtsSpec(ApiModel):
             "fieldPath": ".inferType",
         },
         {
-            "rule": "self.models.map(m, m.weight).sum() == 100",
+            "rule": "(has(self.models) && size(self.models) > 0) || has(self.serviceId)",
+            "message": "models is required (at least one), unless serviceId names an existing "
+            "service to observe",
+            "fieldPath": ".models",
+            "reason": "FieldValueRequired",
+        },
+        {
+            "rule": "!has(self.models) || size(self.models) == 0 || "
+            "self.models.map(m, m.weight).sum() == 100",
             "message": "the weights of models must sum to 100",
             "fieldPath": ".models",
         },
@@ -114,8 +122,12 @@ class ModelArtsSpec(ApiModel):
 
     infer_type: Literal["real-time", "batch", "edge"] = "real-time"
     """The kind of service; only `real-time` for now."""
-    models: list[ModelArtsModel] = Field(min_length=1, max_length=10)
-    """The models it serves and how traffic is split between them."""
+    service_id: str | None = Field(default=None, pattern=MODELARTS_ID)
+    """An existing service to adopt read-only, by its id (the console's "service ID"); only
+    with `managementPolicy: Observe`, which then needs no `models`. Immutable."""
+    models: list[ModelArtsModel] = Field(default_factory=list, max_length=10)
+    """The models it serves and how traffic is split between them (at least one, unless
+    `serviceId` names a service to observe)."""
     description: str | None = Field(default=None, max_length=100, pattern=FORBIDDEN_DESCRIPTION)
     """Description on the cloud (at most 100 characters, none of `!<>=&"'`)."""
     workspace_id: str | None = Field(default=None, pattern=MODELARTS_ID)

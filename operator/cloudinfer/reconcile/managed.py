@@ -672,6 +672,9 @@ async def report(
     }
     old_phase = res.status.get("phase")
     await writer.write_status(res, status)
+    for cloud_event in obs.cloud_events if obs is not None else ():
+        type_ = "Warning" if cloud_event.warning else "Normal"
+        await writer.event(res, type_, "CloudEvent", cloud_event.message)
     if event is not None:  # it says what happened: no second Event for the phase it caused
         await writer.event(res, *event)
         return

@@ -341,7 +341,9 @@ class Runtime:
                 if server_named
                 else annotations.get(EXTERNAL_NAME) or adapter.external_name(spec, name)
             ),
-            external_id=annotations.get(EXTERNAL_NAME, "") if server_named else "",
+            external_id=(
+                managed.existing_id() or annotations.get(EXTERNAL_NAME, "") if server_named else ""
+            ),
             create_pending=CreatePending.parse(annotations.get(CREATE_PENDING)),
         )
         own = spec.poll_intervals  # type: ignore[attr-defined]

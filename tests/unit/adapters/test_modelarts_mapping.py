@@ -8,14 +8,19 @@ from typing import Any
 from cloudinfer.adapters.base import CallContext, ManagedResource
 from cloudinfer.adapters.modelarts import (
     APPLIED,
+    EVENTS_SEEN,
+    ModelArtsInferenceServiceAdapter,
     applied_fingerprint,
     config_drift,
     create_body,
     external_name,
     observation_of,
+    unseen_events,
+    wants_events,
 )
 from cloudinfer.api.inferenceservice import InferenceServiceSpec
 from cloudinfer.clouds.huawei.modelarts import ModelArtsService
+from cloudinfer.clouds.huawei.modelarts.models import ServiceEvent
 
 SECRET_PATH = "spec.modelarts.models[0].envs[1].valueFrom.secretKeyRef"
 
@@ -175,7 +180,13 @@ def test_phases_progress_and_what_is_recorded() -> None:
     obs = observation_of(shown(), r, shown=True)
     assert (obs.phase, obs.transitional, obs.progress) == ("Running", False, 100)
     assert obs.endpoint == "https://infer.example.com/v1/infers/sid-1"
-    assert obs.recorded == {APPLIED: applied_fingerprint(r)}
+    assert obs.recorded == {
+        APPLIED: applied_fingerprint(r),
+        "models": [
+            {"modelId": "m-1", "status": "running", "instanceCount": 1, "weight": 100},
+        ],
+    }
+    assert obs.instances == {"total": 1, "running": 1, "pending": 0}
     assert obs.owner_uid == "uid-1" and obs.owner_namespace == "ns"
 
     deploying = observation_of(shown(status="deploying", progress=40), r, shown=True)
@@ -204,3 +215,36 @@ def test_a_listed_item_keeps_the_recorded_url_and_records_nothing() -> None:
 def test_external_names_fit_modelarts() -> None:
     assert external_name(spec(), "my.service") == "my-service"
     assert len(external_name(spec(), "a" * 253)) == 64
+
+
+def test_events_are_read_once_per_status_change_and_posted_once() -> None:
+    settled = resource(spec(), {"cloudStatus": "running"})
+    assert not wants_events(settled, "running")  # at rest: no call
+    assert wants_events(settled, "concerning")
+    assert not wants_events(resource(spec()), "deploying")  # first sight: our create said it
+    assert wants_events(resource(spec()), "failed")
+
+    page = [
+        ServiceEvent("normal", "The service is running.", 3000),
+        ServiceEvent("abnormal", "1 instance(s) of model m-1 are unhealthy.", 4000),
+        ServiceEvent("normal", "The service starts to deploy.", 1000),
+    ]
+    seen = resource(spec(), {EVENTS_SEEN: 1000})
+    events, recorded = unseen_events(seen, page)
+    assert [(e.warning, e.at) for e in events] == [(False, 3000), (True, 4000)]
+    assert recorded == {EVENTS_SEEN: 4000}
+    assert unseen_events(resource(spec(), {EVENTS_SEEN: 4000}), page) == ((), {})
+
+
+def test_show_is_asked_when_a_service_settles_anew_not_while_it_changes() -> None:
+    r = resource(spec())
+    in_line = {APPLIED: applied_fingerprint(r), "url": "https://x"}
+    needs = ModelArtsInferenceServiceAdapter._needs_show
+    listed = ModelArtsService.from_api
+    deploying = listed({"service_id": "sid-1", "status": "deploying", "progress": 30})
+    assert not needs(resource(spec()), deploying)  # nothing recorded, but mid-change
+    running = listed({"service_id": "sid-1", "status": "running"})
+    assert needs(resource(spec(), {**in_line, "cloudStatus": "deploying"}), running)
+    assert not needs(resource(spec(), {**in_line, "cloudStatus": "running"}), running)
+    changed = resource(spec(description="new"), {**in_line, "cloudStatus": "running"})
+    assert needs(changed, running)  # the spec moved on since the last update
