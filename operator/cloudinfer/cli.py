@@ -76,12 +76,14 @@ def _cmd_control_plane(args: argparse.Namespace) -> int:
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
     from cloudinfer.emulator.app import DEV_ACCESS_KEY, EmulatorConfig, parse_access_key, run
+    from cloudinfer.emulator.config import parse_iam_token
     from cloudinfer.emulator.eas.service import Timing
     from cloudinfer.emulator.faults import FaultRule
 
     try:
         keys = [parse_access_key(k) for k in args.access_key] or [DEV_ACCESS_KEY]
         faults = [FaultRule.parse(f) for f in args.fault]
+        iam_tokens = dict(parse_iam_token(t) for t in args.iam_token)
     except ValueError as exc:
         print(f"cloudinfer emulator: {exc}", file=sys.stderr)
         return 2
@@ -96,6 +98,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         port=args.port,
         region=args.region,
         access_keys=keys,
+        iam_tokens=iam_tokens,
         timing=timing,
         state_dir=Path(args.state_dir) if args.state_dir else None,
         faults=faults,
@@ -230,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ID:SECRET[:TOKEN[:ACCOUNT]]",
         help="accepted credentials (repeatable); default dev-access-key-id:dev-access-key-secret",
+    )
+    emu.add_argument(
+        "--iam-token",
+        action="append",
+        default=[],
+        metavar="TOKEN[:ACCOUNT]",
+        help="an IAM token the Huawei APIs accept as X-Auth-Token (repeatable); none by default",
     )
     emu.add_argument(
         "--deploy-seconds",

@@ -182,6 +182,7 @@ def namespace(cluster: Cluster) -> Iterator[str]:
 
 DEV_KEY = ("dev-access-key-id", "dev-access-key-secret")
 OTHER_ACCOUNT_KEY = ("other-id", "other-secret")
+DEV_IAM_TOKEN = "dev-iam-token"  # accepted by the Huawei APIs, same account as DEV_KEY
 
 
 @dataclass
@@ -265,6 +266,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         "--delete-seconds=1",
         f"--access-key={DEV_KEY[0]}:{DEV_KEY[1]}",
         f"--access-key={OTHER_ACCOUNT_KEY[0]}:{OTHER_ACCOUNT_KEY[1]}::other-account",
+        f"--iam-token={DEV_IAM_TOKEN}",
     )
     emu = Emulator(f"http://127.0.0.1:{port}", proc)
     yield emu

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from cloudinfer.clouds.huawei.modelarts import ModelArtsClient
 from cloudinfer.credentials import Credentials
-from tests.integration.conftest import DEV_KEY, Cluster, Emulator, Operator
+from tests.integration.conftest import DEV_IAM_TOKEN, DEV_KEY, Cluster, Emulator, Operator
 from tests.integration.test_inferenceservice import events, patch_spec, status, wait_phase
 from tests.support import wait_for
 
@@ -306,3 +306,135 @@ def test_observe_of_an_unknown_id_says_not_found(
     )
     cond = cluster.wait_condition(PLURAL, name, namespace, "False", reason="ExternalNotFound")
     assert "00000000-0000-0000-0000-000000000000" in cond["message"]
+
+
+def test_a_quota_refusal_is_terminal_with_one_create_until_retried(
+    cluster: Cluster,
+    operator: Operator,
+    emulator: Emulator,
+    namespace: str,
+    modelarts_provider: str,
+) -> None:
+    """The account's instance quota (the emulator's real check, ModelArts.3522) refuses the
+    create: Ready=False with the cloud's code, one CreateService however many reconciles
+    follow; after the quota is raised, the retry annotation creates it."""
+    name = f"ma-q-{uuid.uuid4().hex[:8]}"
+    emulator.admin("PUT", "/modelarts/quota", {"instances": 1})
+    try:
+        apply(cluster, namespace, name)  # two models, two instances
+        cond = wait_for(
+            lambda: (
+                (c := cluster.condition(PLURAL, name, namespace, "Synced"))
+                and c["reason"] == "TerminalError"
+                and c
+            ),
+            60,
+            f"{name} refused",
+        )
+        ready = cluster.condition(PLURAL, name, namespace, "Ready")
+        assert ready is not None and ready["status"] == "False"
+        assert "ModelArts.3522" in ready["message"], ready
+        assert "ModelArts.3522" in cond["message"] or "quota" in cond["message"].lower()
+
+        def creates() -> list[dict[str, Any]]:
+            return [c for c in emulator.calls("CreateService") if name in json.dumps(c)]
+
+        for i in range(3):  # one at a time: the work queue coalesces triggers that overlap
+            done = operator.metric("cloudinfer_reconciles_total")
+            cluster.kubectl("annotate", "cisvc", name, "-n", namespace, f"poke=p{i}", "--overwrite")
+            wait_for(
+                lambda d=done: operator.metric("cloudinfer_reconciles_total") > d,  # type: ignore[misc]
+                30,
+                f"reconcile {i + 1}",
+            )
+        assert len(creates()) == 1, creates()
+    finally:
+        emulator.admin("PUT", "/modelarts/quota", {"instances": None})
+    cluster.kubectl("annotate", "cisvc", name, "-n", namespace, "cloudinfer.io/retry=1")
+    running(cluster, namespace, name, 90)
+    assert len(creates()) == 2
+
+
+@pytest.mark.parametrize(("token", "ready"), [(DEV_IAM_TOKEN, True), ("not-a-token", False)])
+def test_an_iam_token_provider_config(
+    cluster: Cluster,
+    operator: Operator,
+    emulator: Emulator,
+    namespace: str,
+    token: str,
+    ready: bool,
+) -> None:
+    """A Secret holding `iamToken` (no key pair) authenticates by X-Auth-Token: the service
+    is made in the token's account; a token the cloud does not know is an auth refusal
+    named on the resource, with the token nowhere in it."""
+    cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "huawei-token", "namespace": namespace},
+            "stringData": {"iamToken": token},
+        },
+        {
+            "apiVersion": "cloudinfer.io/v1alpha1",
+            "kind": "ProviderConfig",
+            "metadata": {"name": "huawei", "namespace": namespace},
+            "spec": {
+                "cloud": "huawei-modelarts",
+                "region": "cn-north-4",
+                "projectId": PROJECT,
+                "endpoint": emulator.url,
+                "credentialsSecretRef": {"name": "huawei-token"},
+                "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "model-secret", "namespace": namespace},
+            "stringData": {"t": "tok-123"},
+        },
+    )
+    name = f"ma-iam-{uuid.uuid4().hex[:8]}"
+    apply(cluster, namespace, name)
+    if ready:
+        st = running(cluster, namespace, name, 90)
+        assert cloud(emulator, st["serviceId"]) is not None
+        return
+    cond = cluster.wait_condition(
+        PLURAL, name, namespace, "False", reason="CredentialsRejected", timeout=60
+    )
+    assert "APIGW.0301" in cond["message"], cond
+    obj = cluster.get(PLURAL, name, namespace)
+    assert token not in json.dumps(obj)
+    # Refused outright, nothing made: no marker left to make the retry list the project.
+    assert "cloudinfer.io/create-pending" not in obj["metadata"].get("annotations", {})
+
+
+def test_a_name_taken_in_the_project_is_a_name_conflict(
+    cluster: Cluster, emulator: Emulator, namespace: str, modelarts_provider: str
+) -> None:
+    """ModelArts names are unique in a project: a console user's service holds the name,
+    so the create is refused (ModelArts.3503) and the resource says so, naming the field;
+    the other service is left alone."""
+    taken = f"console-{uuid.uuid4().hex[:8]}"
+    theirs = create_elsewhere(emulator, taken)
+    name = f"ma-nc-{uuid.uuid4().hex[:8]}"
+    cluster.apply(
+        {
+            "apiVersion": "cloudinfer.io/v1alpha1",
+            "kind": "InferenceService",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "providerConfigRef": {"name": "huawei"},
+                "serviceName": taken,
+                "modelarts": {"models": [{**MODELS[0], "weight": 100}]},
+            },
+        }
+    )
+    cond = cluster.wait_condition(PLURAL, name, namespace, "False", reason="NameConflict")
+    assert "spec.serviceName" in cond["message"] and "ModelArts.3503" in cond["message"]
+    assert [s["service_id"] for s in cloud_services(emulator) if s["service_name"] == taken] == [
+        theirs
+    ]
+    cluster.kubectl("delete", "cisvc", name, "-n", namespace, "--wait=true", "--timeout=60s")
+    assert cloud(emulator, theirs) is not None

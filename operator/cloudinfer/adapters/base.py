@@ -184,7 +184,9 @@ class ExternalClient(Protocol):
         ...
 
     async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
-        """Server-named only: find what this resource's create stamped with its uid."""
+        """Server-named only: find what this resource's create stamped with its uid. Raises
+        the cloud's error when the lookup itself is refused; `authoritative=False` is for an
+        answer that cannot prove absence."""
         ...
 
     async def create(self, resource: ManagedResource, ctx: CallContext) -> str:

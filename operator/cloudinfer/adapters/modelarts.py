@@ -251,7 +251,8 @@ def observation_of(
     # no ShowService until the spec changes again.
     in_line = shown and manage and not [d for d in drift if d.path != STOPPED]
     recorded: dict[str, Any] = {APPLIED: applied_fingerprint(resource)} if in_line else {}
-    instances = None
+    # A listed item has no models: the counts last read stay (None would erase them).
+    instances = None if shown else resource.status.get("instances")
     if service.config:
         instances = {
             "total": sum(c.instance_count for c in service.config),
@@ -398,12 +399,10 @@ class ModelArtsInferenceServiceAdapter:
         return running and not resource.status.get("url")
 
     async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
-        try:
-            services, _ = await self.client.list_all_services(
-                workspace_id=self._workspace_of(resource, ctx)
-            )
-        except CloudError as exc:
-            return Lookup(detail=f"listing the project's services failed: {exc}")
+        # A refused listing raises: the reconciler reports its cause (credentials, ...).
+        services, _ = await self.client.list_all_services(
+            workspace_id=self._workspace_of(resource, ctx)
+        )
         for service in services:
             if owner_of(service.additional_properties)[0] == resource.uid:
                 return Lookup(found=service.service_id, authoritative=True)

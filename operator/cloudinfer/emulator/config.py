@@ -49,3 +49,11 @@ def parse_access_key(text: str) -> AccessKey:
     token = parts[2] if len(parts) > 2 and parts[2] else None
     account = parts[3] if len(parts) > 3 and parts[3] else DEFAULT_ACCOUNT
     return AccessKey(parts[0], parts[1], token, account)
+
+
+def parse_iam_token(text: str) -> tuple[str, str]:
+    """`TOKEN[:ACCOUNT]` → (token, account): an IAM token the Huawei APIs accept."""
+    token, _, account = text.partition(":")
+    if not token:
+        raise ValueError(f"IAM token {text!r}: expected TOKEN[:ACCOUNT]")
+    return token, account or DEFAULT_ACCOUNT

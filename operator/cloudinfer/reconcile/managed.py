@@ -53,7 +53,17 @@ from cloudinfer.adapters.base import (
     Observation,
 )
 from cloudinfer.api.kinds import ManagedKind
-from cloudinfer.clouds.errors import AuthFailed, CloudError, Conflict, Forbidden, Throttled
+from cloudinfer.clouds.errors import (
+    AuthFailed,
+    Busy,
+    CloudError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Throttled,
+)
+from cloudinfer.clouds.ratelimit import Parked
 from cloudinfer.observer.batch import StaleSnapshot
 
 FINALIZER = "cloudinfer.io/finalizer"
@@ -136,12 +146,18 @@ class Reconciler:
         retry_base: float = 5.0,
         failures: dict[tuple[str, str, str], int] | None = None,
         rng: random.Random | None = None,
+        unsent: dict[tuple[str, str, str], str] | None = None,
     ) -> None:
         """`failures` counts consecutive transient failures per resource (kept by the caller
-        across reconciles) for exponential backoff from `retry_base` seconds."""
+        across reconciles) for exponential backoff from `retry_base` seconds. `unsent`
+        (also kept by the caller) holds, per resource, the `since` of a create-pending
+        marker whose create this process held back before sending (its account had no room
+        or no rate): the next attempt creates under the same marker, without a lookup
+        first. After a restart nothing is known, and the lookup runs."""
         self.kind, self.adapter, self.writer, self.ctx = kind, adapter, writer, ctx
         self.retry_base = retry_base
         self._failures = failures if failures is not None else {}
+        self._unsent = unsent if unsent is not None else {}
         self._rng = rng or random.Random()
         self._id_recorded = False  # this reconcile recorded a server-named id
 
@@ -202,10 +218,18 @@ class Reconciler:
             return None
         if refused(res):
             return None  # refused before: only a spec change or a retry request retries
-        pending = res.create_pending
-        if self._server_named and not res.external_id and pending and pending.uid == res.uid:
-            return await self._resolve_pending(res)
+        server_named = self._server_named and not res.external_id
+        if server_named and self._own_pending(res) and not self._held_back(res):
+            return await self._resolve_pending(res)  # a create may have been sent
         return await self._create(res)
+
+    def _own_pending(self, res: ManagedResource) -> bool:
+        return res.create_pending is not None and res.create_pending.uid == res.uid
+
+    def _held_back(self, res: ManagedResource) -> bool:
+        """Whether this resource's create-pending marker is one whose create was never sent."""
+        pending = res.create_pending
+        return pending is not None and self._unsent.get(res.key) == pending.since
 
     async def _resolve_pending(self, res: ManagedResource) -> float | None:
         """A create may have happened and its id was not recorded: find it by our marker."""
@@ -272,18 +296,29 @@ class Reconciler:
         # One metadata write before the create call: the finalizer (the object cannot vanish
         # with a service behind it) and the identity marker.
         marker = self._identity_annotations(res)
-        if self._server_named:
+        if self._server_named and not (self._own_pending(res) and self._held_back(res)):
             pending = CreatePending(res.uid, _now())
             marker[CREATE_PENDING] = pending.render()
             res = dataclasses.replace(res, create_pending=pending)
         if marker or FINALIZER not in res.finalizers:
             await self.writer.prepare(res, marker, finalizer=True)
-            res = dataclasses.replace(res, finalizers=(*res.finalizers, FINALIZER))
+            res = dataclasses.replace(
+                res, finalizers=tuple(dict.fromkeys((*res.finalizers, FINALIZER)))
+            )
+        self._unsent.pop(res.key, None)  # from here on it may be sent
         try:
             external_id = await self.adapter.create(res, self.ctx)
-        except Conflict:
+        except Parked:
+            self._hold_back(res)  # nothing sent: the account has no room now
+            raise
+        except Throttled as exc:
+            if not exc.local:
+                return await self._create_refused(res, exc)
+            self._hold_back(res)  # nothing sent: our own rate limit
+            return await self._cloud_error(res, None, exc, "create")
+        except Conflict as exc:
             if self._server_named:
-                raise
+                return await self._name_taken(res, exc)
             # A name clash: ours from an earlier attempt whose answer was lost, or someone else's.
             try:
                 obs = await self.adapter.observe(res, self.ctx, fresh=True)
@@ -293,7 +328,7 @@ class Reconciler:
                 return await self._sync(res, obs)
             return await self._conflict(res, obs)
         except CloudError as exc:
-            return await self._cloud_error(res, None, exc, "create")
+            return await self._create_refused(res, exc)
         if self._server_named:
             res = await self._record_id(res, external_id)
         source = getattr(res.spec, "clone_from", None)
@@ -307,6 +342,18 @@ class Reconciler:
         # than we could now. One write per resource fewer is a sixth of a burst's writes.
         # (Server-named: reconcile() asks to come back soon, see there.)
         return None
+
+    def _hold_back(self, res: ManagedResource) -> None:
+        if self._server_named and res.create_pending is not None:
+            self._unsent[res.key] = res.create_pending.since
+
+    async def _create_refused(self, res: ManagedResource, exc: CloudError) -> float | None:
+        if self._server_named and isinstance(exc, REFUSED_UNDONE):
+            # The cloud answered no: nothing was made, so the next attempt need not look for
+            # it first (a listing of the whole project per retry, even after a restart).
+            await self.writer.prepare(res, {CREATE_PENDING: None}, finalizer=False)
+            res = dataclasses.replace(res, create_pending=None)
+        return await self._cloud_error(res, None, exc, "create")
 
     async def _find_created(self, res: ManagedResource) -> tuple[ManagedResource, Lookup]:
         """Look up what a create whose id was lost made, by our owner marker; a found id is
@@ -331,6 +378,34 @@ class Reconciler:
                 await asyncio.sleep(0.2 * 2**attempt)
         self._id_recorded = True
         return dataclasses.replace(res, external_id=external_id, create_pending=None)
+
+    async def _name_taken(self, res: ManagedResource, exc: Conflict) -> float | None:
+        """Server-named: the cloud refused the create because the name is taken (ModelArts
+        names are unique in a project). Ours if it carries our marker (an earlier create
+        that was slow to land); anyone else's is a NameConflict."""
+        try:
+            res, lookup = await self._find_created(res)
+        except CloudError as error:
+            return await self._cloud_error(res, None, error, "look up")
+        if lookup.found:
+            await self.writer.event(
+                res, "Normal", "AdoptedExternal", f'found "{lookup.found}" created earlier'
+            )
+            try:
+                obs = await self.adapter.observe(res, self.ctx, fresh=True)
+            except CloudError as error:
+                return await self._cloud_error(res, None, error, "observe")
+            return await self._sync(res, obs) if obs.exists else None
+        if res.create_pending is not None:  # refused: nothing of ours to look for later
+            await self.writer.prepare(res, {CREATE_PENDING: None}, finalizer=False)
+            res = dataclasses.replace(res, create_pending=None)
+        message = (
+            f'the name "{res.external_name}" is taken by a service this resource did not '
+            f"create ({exc}); set spec.serviceName to another name, or mirror that service "
+            "read-only with managementPolicy: Observe and its id"
+        )
+        await self._refuse(res, None, "NameConflict", message)
+        return None
 
     async def _conflict(self, res: ManagedResource, obs: Observation) -> float | None:
         owner = obs.owner_uid or "absent"
@@ -458,7 +533,7 @@ class Reconciler:
             await release(self.writer, res, why)
             return None
         if self._server_named and not res.external_id:
-            if res.create_pending is None or res.create_pending.uid != res.uid:
+            if not self._own_pending(res) or self._held_back(res):
                 await self.writer.remove_finalizer(res)  # never created: nothing to delete
                 return None
             try:
@@ -601,6 +676,11 @@ class Reconciler:
         if verdict.synced[0]:
             self._failures.pop(res.key, None)
         await report(self.kind, self.writer, res, verdict, obs, event)
+
+
+# Answers that prove a create was refused before anything was made (unlike a timeout, a
+# dropped connection or a 5xx, after which it may have been).
+REFUSED_UNDONE = (Invalid, AuthFailed, Forbidden, Throttled, Busy, NotFound)
 
 
 def refused(res: ManagedResource) -> bool:

@@ -106,6 +106,7 @@ class Runtime:
         self.accounts = AccountPool(self._wake)
         self.gate: AccountGate[Key] = AccountGate(max(1, workers // 2), self.queue.add)
         self.failures: dict[Key, int] = {}
+        self.unsent: dict[Key, str] = {}  # see Reconciler: creates this process never sent
         self._watching: dict[Key, tuple[BatchObserver[Any, Hashable], str]] = {}
         # Who uses which provider config, learnt while reconciling, so a config (or its
         # Secret) that changes wakes exactly its users.
@@ -187,6 +188,7 @@ class Runtime:
         self.queue.forget(key)
         self.objects.drop(key)
         self.failures.pop(key, None)
+        self.unsent.pop(key, None)
         watching = self._watching.pop(key, None)
         if watching:
             watching[0].unwatch(watching[1], key)
@@ -365,6 +367,7 @@ class Runtime:
             retry_base=intervals.transitional,
             failures=self.failures,
             rng=self._rng,
+            unsent=self.unsent,
         )
         try:
             with patience(LIMITER_PATIENCE), admission(slot):

@@ -210,6 +210,9 @@ def test_a_listed_item_keeps_the_recorded_url_and_records_nothing() -> None:
     obs = observation_of(listed, r, shown=False)
     assert obs.endpoint == "https://recorded"
     assert obs.recorded == {}
+    counted = resource(spec(), {"instances": {"total": 2, "running": 2, "pending": 0}})
+    kept = observation_of(listed, counted, shown=False)
+    assert kept.instances == {"total": 2, "running": 2, "pending": 0}  # not erased
 
 
 def test_external_names_fit_modelarts() -> None:

@@ -6,9 +6,12 @@ create call and the write of the id."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import pytest
 
 from cloudinfer.adapters.base import (
     CallContext,
@@ -22,6 +25,7 @@ from cloudinfer.adapters.base import (
 from cloudinfer.api.inferenceservice import InferenceServiceSpec
 from cloudinfer.api.kinds import INFERENCE_SERVICE_KIND
 from cloudinfer.clouds import errors
+from cloudinfer.clouds.ratelimit import Parked
 from cloudinfer.reconcile.managed import (
     ACCOUNT,
     CREATE_PENDING,
@@ -153,9 +157,12 @@ async def run(
     adapter: Any,
     writer: FakeWriter | None = None,
     ctx: CallContext = CTX,
+    unsent: dict[tuple[str, str, str], str] | None = None,
 ) -> tuple[FakeWriter, float | None]:
     writer = writer or FakeWriter()
-    reconciler = Reconciler(INFERENCE_SERVICE_KIND, adapter, writer, ctx, retry_base=2)
+    reconciler = Reconciler(
+        INFERENCE_SERVICE_KIND, adapter, writer, ctx, retry_base=2, unsent=unsent
+    )
     after = await reconciler.reconcile(resource)
     return writer, after
 
@@ -450,6 +457,8 @@ class ServerNamedCloud:
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     listing_works: bool = True
     creates: int = 0
+    refuse: BaseException | None = None  # every create raises this (before sending)
+    lookups: int = 0
 
 
 @dataclass
@@ -470,6 +479,7 @@ class ServerNamedAdapter:
         return replace(RUNNING, owner_uid=service["owner"], external_id=resource.external_id)
 
     async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
+        self.cloud.lookups += 1
         if not self.cloud.listing_works:
             return Lookup(detail="listing failed")
         for sid, service in self.cloud.services.items():
@@ -479,6 +489,8 @@ class ServerNamedAdapter:
 
     async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
         self.cloud.creates += 1
+        if self.cloud.refuse is not None:
+            raise self.cloud.refuse
         sid = f"svc-{next(self.cloud.ids)}"
         self.cloud.services[sid] = {"name": resource.external_name, "owner": resource.uid}
         if self.lose_answer:
@@ -551,6 +563,78 @@ async def test_server_named_lost_answer_then_lookup() -> None:
     assert cloud.creates == 1 and after is not None  # transient: retried with backoff
     await run(after_writes(res(), writer), ServerNamedAdapter(cloud), writer)
     assert cloud.creates == 1 and writer.annotations[EXTERNAL_NAME] == "svc-1"
+
+
+@pytest.mark.parametrize(
+    ("answer", "pending_kept"),
+    [
+        (errors.AuthFailed("bad token", code="APIGW.0301"), False),
+        (errors.Invalid("quota", code="ModelArts.3522"), False),
+        (errors.TransportError("reset", maybe_committed=True), True),
+        (errors.ServerError("boom", status=503), True),
+    ],
+)
+async def test_server_named_create_refused_outright_drops_the_marker(
+    answer: errors.CloudError, pending_kept: bool
+) -> None:
+    """A create the cloud answered with a refusal made nothing: the marker goes, so the
+    retry creates without a project listing first (or, after a refused listing, a
+    misleading CreateIncomplete). After no answer, or a 5xx, it stays."""
+    cloud = ServerNamedCloud(refuse=answer)
+    writer, _ = await run(res(), ServerNamedAdapter(cloud))
+    assert cloud.creates == 1
+    assert (CREATE_PENDING in writer.annotations) is pending_kept
+    assert writer.synced()[0] == "False"
+
+
+async def test_server_named_name_taken_by_someone_else_is_a_name_conflict() -> None:
+    cloud = ServerNamedCloud(refuse=errors.Conflict("name exists", code="ModelArts.3503"))
+    writer, _ = await run(res(), ServerNamedAdapter(cloud))
+    assert cloud.creates == 1 and writer.ready() == ("False", "NameConflict")
+    assert "spec.serviceName" in writer.status["message"]
+    assert CREATE_PENDING not in writer.annotations
+
+
+async def test_server_named_name_taken_by_our_slow_create_is_adopted() -> None:
+    """An earlier create landed after its lookup found nothing: the retry's 409 leads to it
+    by the marker, and nothing is created twice."""
+    cloud = ServerNamedCloud(refuse=errors.Conflict("name exists", code="ModelArts.3503"))
+    cloud.services["svc-7"] = {"name": "svc", "owner": "uid-1"}
+    writer, _ = await run(res(), ServerNamedAdapter(cloud))
+    assert writer.annotations.get(EXTERNAL_NAME) == "svc-7"
+    assert ("event", "AdoptedExternal") in writer.log and writer.ready() == ("True", "Available")
+
+
+@pytest.mark.parametrize(
+    "held", [Parked(), errors.Throttled("client-side rate limit", retry_after=3, local=True)]
+)
+async def test_server_named_create_held_back_before_sending_needs_no_lookup(
+    held: BaseException,
+) -> None:
+    """The account had no room (Parked) or no rate (our own limiter): nothing was sent, so
+    the next attempt creates under the same marker, with no lookup and no second marker
+    write. A new process (nothing remembered) looks first: it cannot know."""
+    cloud = ServerNamedCloud(refuse=held)
+    unsent: dict[tuple[str, str, str], str] = {}
+    writer = FakeWriter()
+    with contextlib.suppress(Parked):
+        await run(res(), ServerNamedAdapter(cloud), writer, unsent=unsent)
+    marker = writer.annotations[CREATE_PENDING]
+    cloud.refuse = None
+    again = after_writes(res(), writer)
+    await run(again, ServerNamedAdapter(cloud), writer, unsent=unsent)
+    assert cloud.lookups == 0 and writer.annotations == {EXTERNAL_NAME: "svc-1"}
+    marks = [e[1] for e in writer.log if isinstance(e, tuple) and e[0] == "prepare"]
+    assert [m[CREATE_PENDING] for m in marks if m.get(CREATE_PENDING)] == [marker]
+    assert unsent == {}
+
+    restarted = ServerNamedCloud(refuse=held)
+    writer = FakeWriter()
+    with contextlib.suppress(Parked):
+        await run(res(), ServerNamedAdapter(restarted), writer)
+    restarted.refuse = None
+    await run(after_writes(res(), writer), ServerNamedAdapter(restarted), writer)
+    assert restarted.lookups == 1
 
 
 async def test_server_named_provably_absent_creates_again() -> None:
