@@ -1,4 +1,4 @@
-"""Scale benchmark: N InferenceServices on PAI-EAS against the emulator, in one run.
+"""Scale benchmark: N InferenceServices on PAI-EAS (or Huawei ModelArts) against the emulator.
 
 On a fresh local control plane, the emulator and the operator (a separate process), it records:
   1. floor: a bare client (no operator) doing the creates and status writes the operator does,
@@ -17,7 +17,13 @@ which the API server does not count. The API server makes requests to itself (a 
 `kubernetes` Service's endpoints); an idle window before the operator starts measures those,
 and they are subtracted or set apart.
 
-Writes a Markdown report (with the command that produced it) to bench/results/scale-<N>.md.
+`--cloud` picks the cloud (default eas, PAI-EAS; modelarts: Huawei ModelArts, server-named by
+the service id the cloud returns). Only what differs between them is per cloud (`Cloud`): the
+objects applied, the floor's writes shaped like the operator's, the names of the calls, how
+the cloud's services are listed and what one listing pass costs. Everything measured is the same.
+
+Writes a Markdown report (with the command that produced it) to bench/results/scale-<N>.md
+(EAS) or bench/results/modelarts-<N>.md.
 Every wait is bounded so that `make bench-scale BENCH_ARGS="--services 10000"` ends within
 about 30 minutes on 2 cores, even when the operator misses its targets.
 """
@@ -25,6 +31,7 @@ about 30 minutes on 2 cores, even when the operator misses its targets.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -38,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -64,15 +72,12 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUP, VERSION, PLURAL = "cloudinfer.io", "v1alpha1", "inferenceservices"
 FINALIZER = "cloudinfer.io/finalizer"
 EXTERNAL_NAME = "cloudinfer.io/external-name"
+CREATE_PENDING = "cloudinfer.io/create-pending"
 BENCH_NS, FLOOR_NS, PROVIDER = "bench", "bench-floor", "emulator"
 
 # Concurrent requests of the benchmark's own client: about what the operator uses (its work
 # queue runs 8 workers), so the floor is what the API server gives a client like it.
 THREADS = 8
-# Per resource, the operator ideally makes one metadata patch (finalizer + external-name
-# annotation) and three status merge-patches (Creating, instances seen, Running).
-FLOOR_REQUESTS_PER_SERVICE = 1 + 1 + 3
-LIST_PAGE_SIZE = 100  # ListServices page the operator asks for (EAS's maximum)
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"})
 IDLE_SECONDS = 30.0  # the API server alone: its own periodic requests run every 10 s
 POLL_SECONDS = 2.0  # /metrics and call-log polling while waiting for quiet
@@ -91,49 +96,43 @@ def say(message: str) -> None:
 # -- the objects ------------------------------------------------------------------------------
 
 
+def conditions_of(ready: bool, reason: str, message: str) -> list[dict[str, Any]]:
+    """Ready and Synced, shaped like the operator's."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        {
+            "type": "Ready",
+            "status": str(ready),
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": now,
+            "observedGeneration": 1,
+        },
+        {
+            "type": "Synced",
+            "status": "True",
+            "reason": "ReconcileSuccess",
+            "message": "",
+            "lastTransitionTime": now,
+            "observedGeneration": 1,
+        },
+    ]
+
+
+# PAI-EAS: client-named (the name is recorded before the create).
+
+
 def service_name(name: str) -> str:
     return name.replace("-", "_").replace(".", "_")
 
 
-def isvc(name: str, namespace: str) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "InferenceService",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "providerConfigRef": {"name": PROVIDER},
-            "eas": {"processor": "tensorflow_cpu", "instances": 1, "cpu": 1, "memory": 1000},
-        },
-    }
-
-
-def floor_statuses(name: str) -> list[dict[str, Any]]:
-    """The three status writes of one service's life, shaped like the operator's."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def eas_floor_writes(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One service's metadata patch (finalizer, external name) and its three status writes
+    (Creating, instances seen, Running), shaped like the operator's."""
     service = service_name(name)
-
-    def conditions(ready: bool, reason: str, message: str) -> list[dict[str, Any]]:
-        return [
-            {
-                "type": "Ready",
-                "status": str(ready),
-                "reason": reason,
-                "message": message,
-                "lastTransitionTime": now,
-                "observedGeneration": 1,
-            },
-            {
-                "type": "Synced",
-                "status": "True",
-                "reason": "ReconcileSuccess",
-                "message": "",
-                "lastTransitionTime": now,
-                "observedGeneration": 1,
-            },
-        ]
-
+    metadata = {"finalizers": [FINALIZER], "annotations": {EXTERNAL_NAME: service}}
     endpoint = f"http://1234567890.cn-shanghai.pai-eas.aliyuncs.com/api/predict/{service}"
-    return [
+    statuses: list[dict[str, Any]] = [
         {
             "observedGeneration": 1,
             "serviceName": service,
@@ -141,7 +140,7 @@ def floor_statuses(name: str) -> list[dict[str, Any]]:
             "cloudStatus": "Creating",
             "progress": 0,
             "message": "service is creating (0% of instances running)",
-            "conditions": conditions(False, "Creating", "service is creating"),
+            "conditions": conditions_of(False, "Creating", "service is creating"),
         },
         {
             "serviceId": f"eas-m-{service}",
@@ -155,9 +154,153 @@ def floor_statuses(name: str) -> list[dict[str, Any]]:
             "progress": 100,
             "instances": {"total": 1, "running": 1, "pending": 0},
             "message": "service is running",
-            "conditions": conditions(True, "Available", "service is running"),
+            "conditions": conditions_of(True, "Available", "service is running"),
         },
     ]
+    return [{"metadata": metadata}], statuses
+
+
+def eas_owner(service: dict[str, Any]) -> str | None:
+    labels = {x["LabelKey"]: x["LabelValue"] for x in service.get("Labels") or []}
+    return labels.get("cloudinfer-uid")
+
+
+# Huawei ModelArts: server-named (a create-pending marker before the create, the service id
+# the cloud returns recorded right after it).
+
+
+def modelarts_floor_writes(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One service's two metadata patches (finalizer and create-pending marker; then the id)
+    and its status writes (Creating with the id, Running with the address), shaped like the
+    operator's."""
+    service_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    metadata: list[dict[str, Any]] = [
+        {
+            "metadata": {
+                "finalizers": [FINALIZER],
+                "annotations": {CREATE_PENDING: f"{uuid.uuid4()} {now}"},
+            }
+        },
+        {"metadata": {"annotations": {EXTERNAL_NAME: service_id, CREATE_PENDING: None}}},
+    ]
+    address = f"https://{'0' * 32}.apig.cn-north-4.huaweicloudapis.com/v1/infers/{service_id}"
+    statuses = [
+        {
+            "observedGeneration": 1,
+            "serviceName": name,
+            "serviceId": service_id,
+            "phase": "Creating",
+            "cloudStatus": "deploying",
+            "progress": 0,
+            "instances": {"total": 1},
+            "appliedConfig": "0123456789abcdef",
+            "message": "service is deploying",
+            "conditions": conditions_of(False, "Creating", "service is deploying"),
+        },
+        {
+            "phase": "Running",
+            "cloudStatus": "running",
+            "progress": 100,
+            "url": address,
+            "endpoints": {"internet": address},
+            "message": "service is running",
+            "conditions": conditions_of(True, "Available", "service is running"),
+        },
+    ]
+    return metadata, statuses
+
+
+def modelarts_owner(service: dict[str, Any]) -> str | None:
+    owner = (service.get("additional_properties") or {}).get("cloudinfer-uid")
+    return str(owner) if owner is not None else None
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """What differs between the clouds the benchmark drives."""
+
+    key: str  # --cloud
+    title: str  # in the report
+    provider: dict[str, Any]  # ProviderConfig spec, less endpoint, credentials and tuning
+    block: str  # the InferenceService spec block
+    spec: dict[str, Any]  # what is in it
+    floor_writes: Callable[[str], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+    floor_text: str  # the floor's writes per service, in words
+    describe: str  # the call reading one service
+    page_size: int  # ListServices page the operator asks for
+    mark_probe: bool  # one more call before a listing pass (where changes-only listings start)
+    services_path: str  # the emulator's admin listing of every service
+    owner: Callable[[dict[str, Any]], str | None]  # the owner marker (a CR uid) on a service
+    status_field: str  # a service's status in that listing
+    results_prefix: str  # bench/results/<prefix>-<N>.md
+
+    def listing_pass(self, services: int) -> int:
+        """ListServices calls one full listing of `services` takes."""
+        return math.ceil(services / self.page_size) + (1 if self.mark_probe else 0)
+
+    def listing_text(self) -> str:
+        return "pages + mark probe" if self.mark_probe else "pages"
+
+
+EAS = Cloud(
+    key="eas",
+    title="PAI-EAS",
+    provider={"cloud": "alibaba-eas", "region": "cn-shanghai"},
+    block="eas",
+    spec={"processor": "tensorflow_cpu", "instances": 1, "cpu": 1, "memory": 1000},
+    floor_writes=eas_floor_writes,
+    floor_text="1 metadata patch (finalizer, annotation) and 3 status merge-patches",
+    describe="DescribeService",
+    page_size=100,  # EAS's maximum
+    mark_probe=True,
+    services_path="/eas/services",
+    owner=eas_owner,
+    status_field="Status",
+    results_prefix="scale",
+)
+MODELARTS = Cloud(
+    key="modelarts",
+    title="Huawei ModelArts",
+    provider={
+        "cloud": "huawei-modelarts",
+        "region": "cn-north-4",
+        "projectId": "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d",
+    },
+    block="modelarts",
+    spec={
+        "models": [
+            {
+                "modelId": "bench-model",
+                "specification": "modelarts.vm.cpu.2u",
+                "instanceCount": 1,
+                "weight": 100,
+            }
+        ]
+    },
+    floor_writes=modelarts_floor_writes,
+    floor_text=(
+        "2 metadata patches (finalizer and create-pending marker; then the service id) and "
+        "2 status merge-patches"
+    ),
+    describe="ShowService",
+    page_size=1000,  # the API's default `limit`
+    mark_probe=False,
+    services_path="/modelarts/services",
+    owner=modelarts_owner,
+    status_field="status",
+    results_prefix="modelarts",
+)
+CLOUDS = {c.key: c for c in (EAS, MODELARTS)}
+
+
+def isvc(name: str, namespace: str, cloud: Cloud) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "InferenceService",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"providerConfigRef": {"name": PROVIDER}, cloud.block: dict(cloud.spec)},
+    }
 
 
 def is_ready(obj: dict[str, Any]) -> bool:
@@ -249,6 +392,11 @@ class CloudCalls:
 
     def clear(self) -> None:
         self._http.delete("/calls").raise_for_status()
+
+    def services(self, path: str) -> list[dict[str, Any]]:
+        """Every service the emulator holds (its admin listing, e.g. /modelarts/services)."""
+        services: list[dict[str, Any]] = self._http.get(path).raise_for_status().json()
+        return services
 
     def close(self) -> None:
         self._http.close()
@@ -508,6 +656,30 @@ def wait_quiet(
             return Quiet(False, last, listed if until_listed else None, now - start)
 
 
+@dataclass
+class CloudCount:
+    """The cloud's services at the end against the InferenceServices: one each, no more."""
+
+    services: int
+    resources: int
+    statuses: Counter[str]
+    duplicates: int  # services beyond the first of one owner
+    unowned: int  # services without an owner marker
+    missing: int  # InferenceServices without a service marked as theirs
+
+    @property
+    def ok(self) -> bool:
+        return self.services == self.resources and not (
+            self.duplicates or self.unowned or self.missing
+        )
+
+    def text(self) -> str:
+        return (
+            f"{self.services} for {self.resources} InferenceServices; {self.duplicates} "
+            f"duplicates, {self.unowned} unowned, {self.missing} missing"
+        )
+
+
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -548,7 +720,11 @@ class Results:
     run_samples: list[Sample] = field(default_factory=list)
     run_started: float = 0.0
     load_before: float = field(default_factory=lambda: os.getloadavg()[0])
+    load_burst: float = float("nan")  # 1-minute load average as the burst ends
+    # Read at the start: others may edit the work tree while the run lasts.
+    code: str = field(default_factory=lambda: operator_code())
     restart_samples: list[Sample] = field(default_factory=list)
+    cloud_end: CloudCount | None = None
 
     @property
     def services(self) -> int:
@@ -589,7 +765,7 @@ def measure(
     return Window(end - start, diff(after, before), calls.since(wall), samples)
 
 
-def setup_objects(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
+def setup_objects(args: argparse.Namespace, cloud: Cloud, port: int) -> list[dict[str, Any]]:
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": BENCH_NS}},
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FLOOR_NS}},
@@ -607,8 +783,7 @@ def setup_objects(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
             "kind": "ProviderConfig",
             "metadata": {"name": PROVIDER, "namespace": BENCH_NS},
             "spec": {
-                "cloud": "alibaba-eas",
-                "region": "cn-shanghai",
+                **cloud.provider,
                 "endpoint": f"http://127.0.0.1:{port}",
                 "credentialsSecretRef": {"name": "creds"},
                 "rateLimit": {"qps": args.qps},
@@ -627,6 +802,7 @@ class Bench:
     in `results`."""
 
     args: argparse.Namespace
+    cloud: Cloud
     results: Results
     kubeconfig: Path
     custom: Any  # kubernetes.client.CustomObjectsApi
@@ -638,7 +814,7 @@ class Bench:
 
     def create(self, name: str, namespace: str = BENCH_NS) -> None:
         self.custom.create_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, isvc(name, namespace)
+            GROUP, VERSION, namespace, PLURAL, isvc(name, namespace, self.cloud)
         )
 
     def start_operator(self) -> ProcSampler:
@@ -662,20 +838,10 @@ class Bench:
 
         def writes(name: str) -> None:
             self.create(name, FLOOR_NS)
-            custom.patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                FLOOR_NS,
-                PLURAL,
-                name,
-                {
-                    "metadata": {
-                        "finalizers": [FINALIZER],
-                        "annotations": {EXTERNAL_NAME: service_name(name)},
-                    }
-                },
-            )
-            for status in floor_statuses(name):
+            metadata, statuses = self.cloud.floor_writes(name)
+            for patch in metadata:
+                custom.patch_namespaced_custom_object(GROUP, VERSION, FLOOR_NS, PLURAL, name, patch)
+            for status in statuses:
                 custom.patch_namespaced_custom_object_status(
                     GROUP, VERSION, FLOOR_NS, PLURAL, name, {"status": status}
                 )
@@ -734,6 +900,7 @@ class Bench:
 
         results.burst_window = measure(self.metrics, self.calls, sampler, burst)
         results.burst_reconciles = self.reconciles() - reconciles
+        results.load_burst = os.getloadavg()[0]
 
     def settle(self, background: frozenset[RequestKey]) -> None:
         """After the burst: two transitional intervals, then until neither writes nor cloud
@@ -749,6 +916,23 @@ class Bench:
         )
         quiet.waited = time.monotonic() - started
         self.results.settle = quiet
+
+    def count_cloud(self) -> None:
+        """The cloud's services by owner against the InferenceServices (one LIST and the
+        emulator's admin listing, after every measurement)."""
+        services = self.calls.services(self.cloud.services_path)
+        listing = self.custom.list_namespaced_custom_object(GROUP, VERSION, BENCH_NS, PLURAL)
+        uids = {obj["metadata"]["uid"] for obj in listing["items"]}
+        owners = Counter(self.cloud.owner(s) for s in services)
+        unowned = owners.pop(None, 0)
+        self.results.cloud_end = CloudCount(
+            services=len(services),
+            resources=len(uids),
+            statuses=Counter(str(s.get(self.cloud.status_field)) for s in services),
+            duplicates=sum(n - 1 for n in owners.values()),
+            unowned=unowned,
+            missing=len(uids - set(owners)),
+        )
 
     def rest(self, sampler: ProcSampler | None, seconds: float) -> Window:
         """Nothing but waiting: the benchmark makes no request to the API server meanwhile."""
@@ -782,7 +966,7 @@ class Bench:
         results.restart = measure(self.metrics, self.calls, None, restart)
 
 
-def run(args: argparse.Namespace, state: Path) -> Results:
+def run(args: argparse.Namespace, cloud: Cloud, state: Path) -> Results:
     results = Results(args)
     names = [f"svc-{i:05d}" for i in range(args.services)]
     port = free_port()
@@ -800,6 +984,7 @@ def run(args: argparse.Namespace, state: Path) -> Results:
         emulator = start_emulator(state, port, f"--deploy-seconds={args.deploy_seconds}")
         bench = Bench(
             args,
+            cloud,
             results,
             cp.kubeconfig,
             kubernetes.client.CustomObjectsApi(api),
@@ -808,7 +993,7 @@ def run(args: argparse.Namespace, state: Path) -> Results:
             state / "operator.log",
         )
         try:
-            apply_objects(cp.kubeconfig, setup_objects(args, port))
+            apply_objects(cp.kubeconfig, setup_objects(args, cloud, port))
             with Phase(results, "floor: a bare client's creates and status writes"):
                 bench.floor(names)
             # The API server alone, nobody else talking to it: its own requests.
@@ -838,6 +1023,7 @@ def run(args: argparse.Namespace, state: Path) -> Results:
                     results.soak = bench.rest(sampler, args.soak_minutes * 60)
             with Phase(results, "restart with everything Ready"):
                 bench.restart(sampler, background)
+            bench.count_cloud()
         finally:
             if bench.operator is not None:
                 stop_process(bench.operator)
@@ -930,14 +1116,21 @@ def operator_code() -> str:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    return f"{package} at git {head.stdout.strip()}" + (" + uncommitted changes" if dirty else "")
+    if not dirty:
+        return f"{package} at git {head.stdout.strip()}"
+    # Which uncommitted state: a digest of the diff and of the untracked files' names.
+    changes = subprocess.run(
+        ["git", "-C", str(package), "diff", "HEAD", "--", "."], capture_output=True
+    ).stdout
+    digest = hashlib.sha256(changes + dirty.encode()).hexdigest()[:12]
+    return f"{package} at git {head.stdout.strip()} + uncommitted changes (digest {digest})"
 
 
 class Report:
     """The figures of one run, worked out once, and the Markdown built from them."""
 
-    def __init__(self, results: Results, command: str) -> None:
-        self.results, self.command = results, command
+    def __init__(self, results: Results, cloud: Cloud, command: str) -> None:
+        self.results, self.cloud, self.command = results, cloud, command
         r = results
         assert r.idle and r.rest and r.burst_window and r.restart
         assert r.settle and r.restart_quiet
@@ -952,9 +1145,9 @@ class Report:
         self.ratio = r.burst / r.floor if r.burst is not None else None
         self.latency = statistics.median(r.latencies)
         self.restart_ops = by_operation(self.restart.calls)
-        # One listing pass: its pages, and the one-item call before it that marks where
-        # changes-only listings start (the observer's burst listings).
-        self.pages = math.ceil(r.services / LIST_PAGE_SIZE) + 1
+        # One listing pass: its pages, and (EAS) the one-item call before it that marks
+        # where changes-only listings start (the observer's burst listings).
+        self.pages = self.cloud.listing_pass(r.services)
         self.cr_writes = total(self.restart.requests, is_cr_write)
 
     def markdown(self) -> str:
@@ -974,15 +1167,16 @@ class Report:
     def header(self) -> list[str]:
         args, r = self.args, self.results
         return [
-            f"# Scale benchmark: {self.n} InferenceServices on PAI-EAS (emulator)",
+            f"# Scale benchmark: {self.n} InferenceServices on {self.cloud.title} (emulator)",
             "",
             f"- command: `{self.command}`",
             f"  (`.venv/bin/python bench/scale_bench.py {shlex.join(sys.argv[1:])}`)",
             f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; machine: "
             f"{platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}; "
             f"whole run {sum(r.phases.values()) / 60:.1f} min; load average at the start "
-            f"{r.load_before:.2f} (the machine may be shared)",
-            f"- operator code: {operator_code()}",
+            f"{r.load_before:.2f}, as the burst ended {r.load_burst:.2f} (the machine may be "
+            "shared)",
+            f"- operator code: {r.code}",
             f"- {self.n} services in the burst + {args.latency_samples} latency samples; "
             f"emulator deploy time {args.deploy_seconds:g} s; ProviderConfig rateLimit qps "
             f"{args.qps:g} (burst default); poll intervals transitional {args.transitional} s, "
@@ -993,7 +1187,7 @@ class Report:
         ]
 
     def summary(self) -> list[str]:
-        args, r, quiet = self.args, self.results, self.quiet
+        args, r, quiet, end = self.args, self.results, self.quiet, self.results.cloud_end
         cpu_target = 5.0 if self.scale == "10k" else 2.0
         rss_target = 384.0 if self.scale == "10k" else 128.0
         run_peak = peak_rss(r.run_samples)
@@ -1033,7 +1227,8 @@ class Report:
                 ),
             ]
         latency_target = args.deploy_seconds + 1.5
-        describes, lists = self.restart_ops["DescribeService"], self.restart_ops["ListServices"]
+        describe = self.cloud.describe
+        describes, lists = self.restart_ops[describe], self.restart_ops["ListServices"]
         rows: list[tuple[str, str, str, bool | None]] = [
             (
                 "API-server GETs per minute at rest (the API server's own subtracted)",
@@ -1059,11 +1254,11 @@ class Report:
                 "0",
                 self.cr_writes == 0,
             ),
-            ("restart: DescribeService calls", str(describes), "0", describes == 0),
+            (f"restart: {describe} calls", str(describes), "0", describes == 0),
             (
                 "restart: ListServices calls",
                 str(lists),
-                f"one listing pass = {self.pages} (pages + mark probe)",
+                f"one listing pass = {self.pages} ({self.cloud.listing_text()})",
                 lists <= self.pages,
             ),
             (
@@ -1087,6 +1282,12 @@ class Report:
             ("operator RSS over the soak", soak_text, "flat (growth ≤ 5 %)", soak_ok),
             *soak_rows,
             (
+                "cloud services at the end",
+                end.text() if end else "not counted",
+                "one per InferenceService",
+                end.ok if end else None,
+            ),
+            (
                 "cloud calls per minute at rest",
                 f"{per_minute(len(self.rest.calls), self.rest.seconds):.2f}",
                 "—",
@@ -1104,13 +1305,14 @@ class Report:
 
     def floor(self) -> list[str]:
         args, r, n = self.args, self.results, self.n
-        requests = n * FLOOR_REQUESTS_PER_SERVICE
+        metadata, statuses = self.cloud.floor_writes("x")
+        requests = n * (1 + len(metadata) + len(statuses))
         latencies = r.latencies
         return [
             "## Floor: a bare client, no operator",
             "",
-            f"- {n} creates + per service 1 metadata patch (finalizer, annotation) and 3 status "
-            f"merge-patches = {requests} requests in {r.floor_create:.1f} s "
+            f"- {n} creates + per service {self.cloud.floor_text} "
+            f"= {requests} requests in {r.floor_create:.1f} s "
             f"({requests / r.floor_create:.0f}/s) on {THREADS} threads",
             f"- floor = max(create time {r.floor_create:.1f} s, N/qps {n / args.qps:.1f} s) + "
             f"deploy {args.deploy_seconds:g} s = {r.floor:.1f} s",
@@ -1217,6 +1419,10 @@ class Report:
             else "InferenceServices never listed"
         )
         unquiet = "" if quiet.reached else f"; not quiet within {quiet.waited:.0f} s"
+        end = r.cloud_end
+        counted = (
+            f"{end.text()}; by status {dict(end.statuses)}" if end is not None else "not counted"
+        )
         return [
             f"## Restart with {r.services} Ready",
             "",
@@ -1228,6 +1434,7 @@ class Report:
             f"{dict(r.restart_reconciles) or 'none or not exported'}; peak RSS "
             f"{peak_rss(r.restart_samples):.1f} MiB, CPU {cpu_percent(r.restart_samples):.0f} % "
             "of a core until quiet",
+            f"- cloud services at the end (the emulator's admin listing): {counted}",
             "",
             "Cloud calls after the restart:",
             "",
@@ -1257,6 +1464,12 @@ class Report:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--cloud",
+        choices=sorted(CLOUDS),
+        default=EAS.key,
+        help="eas: PAI-EAS (default); modelarts: Huawei ModelArts",
+    )
     parser.add_argument("--services", type=int, default=1000, help="InferenceServices in the burst")
     parser.add_argument("--qps", type=float, default=50.0, help="ProviderConfig rateLimit.qps")
     parser.add_argument("--deploy-seconds", type=float, default=5.0, help="emulator deploy time")
@@ -1273,19 +1486,23 @@ def main() -> int:
         default=[],
         help="extra argument for `cloudinfer run` (repeatable), e.g. --operator-arg=--workers=32",
     )
-    parser.add_argument("--output", help="default: bench/results/scale-<N>.md")
+    parser.add_argument(
+        "--output", help="default: bench/results/scale-<N>.md (eas), modelarts-<N>.md (modelarts)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep logs and control-plane data")
     args = parser.parse_args()
-    output = Path(args.output or ROOT / "bench" / "results" / f"scale-{args.services}.md")
+    cloud = CLOUDS[args.cloud]
+    default_output = ROOT / "bench" / "results" / f"{cloud.results_prefix}-{args.services}.md"
+    output = Path(args.output or default_output)
     command = f'make bench-scale BENCH_ARGS="{shlex.join(sys.argv[1:])}"'
 
     state = Path(tempfile.mkdtemp(prefix="cloudinfer-scale-"))
     try:
-        results = run(args, state)
+        results = run(args, cloud, state)
     except BaseException:
         say(f"failed; the operator's and the emulator's logs are in {state}")
         raise
-    text = Report(results, command).markdown()
+    text = Report(results, cloud, command).markdown()
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     print(text)
