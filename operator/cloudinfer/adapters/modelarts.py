@@ -65,7 +65,9 @@ STARTING = frozenset({"deploying", "notReady"})  # a model's instances on their 
 TRANSITIONAL = {"Pending", "Creating", "Updating", "Stopping", "Deleting"}
 STOPPED = "stopped"  # a drift path that is not service config
 DEFAULT_WORKSPACE = "0"  # ModelArts' default workspace id
-APPLIED = "appliedConfig"  # status field: fingerprint of the configuration last sent
+# Status field: the spec's configuration digest and the service's change stamp when it was
+# last seen (or sent) in place; the listing's stamp moving on asks for a new look.
+APPLIED = "appliedConfig"
 EVENTS_SEEN = "cloudEventsSeen"  # status field: the newest cloud event posted (epoch ms)
 EVENT_WINDOW = 20  # newest cloud events read at a status change; older ones are history
 # A first look at these asks for events too (for others the create's own Event says enough).
@@ -173,6 +175,19 @@ def applied_fingerprint(resource: ManagedResource) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+def change_stamp(service: ModelArtsService) -> int:
+    """When the service last changed status or was last operated on (updated, stopped,
+    started, by anyone): both stamps are in ListServices items and in ShowService."""
+    return max(service.transition_at or 0, service.operation_time or 0)
+
+
+def applied_record(resource: ManagedResource, service: ModelArtsService | None) -> str:
+    """`appliedConfig`: what the spec asks for (nothing under Observe) @ the service's
+    change stamp (empty right after our own update: its stamp is not known yet)."""
+    spec_part = applied_fingerprint(resource) if resource.manage else "observed"
+    return f"{spec_part}@{change_stamp(service) if service is not None else ''}"
+
+
 def _config_view(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Config items keyed by position, so drift names `config.1.weight`, not a whole list."""
     return {str(i): item for i, item in enumerate(items)}
@@ -247,10 +262,10 @@ def observation_of(
     if service.status == "concerning":
         message = message or "some instances are not healthy (ModelArts: concerning)"
     owner_uid, owner_namespace = owner_of(service.additional_properties)
-    # Shown and in line with the spec: what is in place is recorded, so the next look needs
-    # no ShowService until the spec changes again.
-    in_line = shown and manage and not [d for d in drift if d.path != STOPPED]
-    recorded: dict[str, Any] = {APPLIED: applied_fingerprint(resource)} if in_line else {}
+    # Shown and in line with the spec (or observed): what is in place is recorded, so the
+    # next look needs no ShowService until the spec or the service changes again.
+    in_line = shown and not [d for d in drift if d.path != STOPPED]
+    recorded: dict[str, Any] = {APPLIED: applied_record(resource, service)} if in_line else {}
     # A listed item has no models: the counts last read stay (None would erase them).
     instances = None if shown else resource.status.get("instances")
     if service.config:
@@ -320,6 +335,7 @@ def fingerprint(service: ModelArtsService) -> object:
         service.error_msg,
         service.update_time,
         service.transition_at,
+        service.operation_time,
         tuple(sorted(service.additional_properties.items())),
     )
 
@@ -391,10 +407,11 @@ class ModelArtsInferenceServiceAdapter:
             # Mid-change the listing's status and progress are all there is to say, and
             # ModelArts refuses updates until it settles: compare with the spec then.
             return False
-        if listed.status != resource.status.get("cloudStatus"):
-            return True  # settled anew: its models, their states and its address to read
-        if resource.manage and resource.status.get(APPLIED) != applied_fingerprint(resource):
-            return True  # the spec changed since our last update (or none recorded yet)
+        if resource.status.get(APPLIED) != applied_record(resource, listed):
+            # The spec changed since the service was last seen in line, or the service
+            # settled anew since (a status change, an update by anyone): its models, their
+            # states and its address to read, and drift to find.
+            return True
         running = PHASES.get(listed.status) == "Running"
         return running and not resource.status.get("url")
 
@@ -441,9 +458,7 @@ class ModelArtsInferenceServiceAdapter:
                     schedule=desired_schedule(ma) or None,
                     additional_properties=desired_properties(resource),
                 )
-                recorded[APPLIED] = applied_fingerprint(resource)
-            elif resource.status.get(APPLIED) != applied_fingerprint(resource):
-                recorded[APPLIED] = applied_fingerprint(resource)  # shown: nothing to send
+                recorded[APPLIED] = applied_record(resource, None)
             # Config and status never in one call: ModelArts would apply only the status.
             if spec.stopped and not observation.stopped and observation.phase != "Stopping":
                 await self.client.update_service_status(service_id, "stopped")

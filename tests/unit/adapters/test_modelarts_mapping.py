@@ -181,7 +181,7 @@ def test_phases_progress_and_what_is_recorded() -> None:
     assert (obs.phase, obs.transitional, obs.progress) == ("Running", False, 100)
     assert obs.endpoint == "https://infer.example.com/v1/infers/sid-1"
     assert obs.recorded == {
-        APPLIED: applied_fingerprint(r),
+        APPLIED: f"{applied_fingerprint(r)}@0",
         "models": [
             {"modelId": "m-1", "status": "running", "instanceCount": 1, "weight": 100},
         ],
@@ -241,13 +241,26 @@ def test_events_are_read_once_per_status_change_and_posted_once() -> None:
 
 def test_show_is_asked_when_a_service_settles_anew_not_while_it_changes() -> None:
     r = resource(spec())
-    in_line = {APPLIED: applied_fingerprint(r), "url": "https://x"}
     needs = ModelArtsInferenceServiceAdapter._needs_show
     listed = ModelArtsService.from_api
-    deploying = listed({"service_id": "sid-1", "status": "deploying", "progress": 30})
+    seen = {APPLIED: f"{applied_fingerprint(r)}@1000", "url": "https://x"}
+    deploying = listed({"service_id": "sid-1", "status": "deploying", "transition_at": 2000})
     assert not needs(resource(spec()), deploying)  # nothing recorded, but mid-change
-    running = listed({"service_id": "sid-1", "status": "running"})
-    assert needs(resource(spec(), {**in_line, "cloudStatus": "deploying"}), running)
-    assert not needs(resource(spec(), {**in_line, "cloudStatus": "running"}), running)
-    changed = resource(spec(description="new"), {**in_line, "cloudStatus": "running"})
-    assert needs(changed, running)  # the spec moved on since the last update
+    running = listed({"service_id": "sid-1", "status": "running", "transition_at": 1000})
+    assert not needs(resource(spec(), seen), running)  # as last seen: the listing will do
+    redeployed = listed({"service_id": "sid-1", "status": "running", "transition_at": 3000})
+    assert needs(resource(spec(), seen), redeployed)  # settled anew since
+    edited = listed(
+        {"service_id": "sid-1", "status": "running", "transition_at": 1000, "operation_time": 4000}
+    )
+    assert needs(resource(spec(), seen), edited)  # operated on (by anyone) since
+    assert needs(resource(spec(description="new"), seen), running)  # the spec moved on
+    observe = InferenceServiceSpec.model_validate(
+        {
+            "providerConfigRef": {"name": "pc"},
+            "managementPolicy": "Observe",
+            "modelarts": {"serviceId": "sid-1"},
+        }
+    )
+    observed = resource(observe, {APPLIED: "observed@1000", "url": "u"})
+    assert not needs(observed, running)
