@@ -25,6 +25,7 @@ def test_crds_prints_every_kind() -> None:
         "providerconfigs.cloudinfer.io",
         "clusterproviderconfigs.cloudinfer.io",
         "inferenceservices.cloudinfer.io",
+        "serviceinstances.cloudinfer.io",
     }
 
 

@@ -15,6 +15,7 @@ from cloudinfer.api.providerconfig import (
     ProviderConfigSpec,
     ProviderConfigStatus,
 )
+from cloudinfer.api.serviceinstance import ServiceInstanceSpec, ServiceInstanceStatus
 
 GROUP = "cloudinfer.io"
 VERSION = "v1alpha1"
@@ -138,6 +139,33 @@ INFERENCE_SERVICE = KindInfo(
 )
 
 
+SERVICE_INSTANCE = KindInfo(
+    kind="ServiceInstance",
+    plural="serviceinstances",
+    singular="serviceinstance",
+    scope="Namespaced",
+    description="A Huawei DataArts Fabric inference service instance on an inference "
+    "endpoint, deployed, resized and deleted from this resource (or adopted read-only).",
+    spec=ServiceInstanceSpec,
+    status=ServiceInstanceStatus,
+    short_names=("cisi",),
+    selectable_fields=PROVIDER_CONFIG_REF_FIELDS,
+    columns=(
+        PrinterColumn("Phase", ".status.phase", description="Lifecycle phase"),
+        PrinterColumn("Endpoint", ".spec.endpointId", description="The inference endpoint"),
+        PrinterColumn("Min", ".spec.resource.min", type="integer", description="Fewest units"),
+        PrinterColumn("Max", ".spec.resource.max", type="integer", description="Most units"),
+        PrinterColumn("URL", ".status.url", description="Where to send requests"),
+        *READY_COLUMNS,
+        SYNCED_COLUMN,
+        AGE_COLUMN,
+    ),
+)
+
+# A `ManagedKind.clouds` key: the kind has one cloud, whatever its spec holds.
+ANY_SPEC = ""
+
+
 @dataclass(frozen=True)
 class ManagedKind:
     """A cloud-backed kind, as the generic runtime sees it. Adding a kind is a model, one
@@ -154,7 +182,7 @@ class ManagedKind:
     def block_of(self, spec: Any) -> tuple[str, str] | None:
         """(spec block, cloud) the spec selects, or None when no block is set."""
         for attribute, cloud in self.clouds.items():
-            if getattr(spec, attribute, None) is not None:
+            if attribute == ANY_SPEC or getattr(spec, attribute, None) is not None:
                 return attribute, cloud
         return None
 
@@ -163,7 +191,14 @@ INFERENCE_SERVICE_KIND = ManagedKind(
     INFERENCE_SERVICE, MappingProxyType({"eas": "alibaba-eas", "modelarts": "huawei-modelarts"})
 )
 
-MANAGED_KINDS: tuple[ManagedKind, ...] = (INFERENCE_SERVICE_KIND,)
+SERVICE_INSTANCE_KIND = ManagedKind(
+    SERVICE_INSTANCE,
+    MappingProxyType({ANY_SPEC: "huawei-fabric"}),
+    id_field="instanceId",
+    name_field="instanceName",
+)
+
+MANAGED_KINDS: tuple[ManagedKind, ...] = (INFERENCE_SERVICE_KIND, SERVICE_INSTANCE_KIND)
 ALL_KINDS: tuple[KindInfo, ...] = (
     PROVIDER_CONFIG,
     CLUSTER_PROVIDER_CONFIG,

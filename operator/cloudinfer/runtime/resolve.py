@@ -85,9 +85,9 @@ def resolve(
         return Blocked("InvalidSpec", f"{blocks} must be set")
     block, cloud = selected
     if config.cloud != cloud:
+        what = f"spec.{block}" if block else f"a {kind.info.kind}"
         return Blocked(
-            "ProviderConfigMismatch",
-            f"{where} is for cloud {config.cloud}; spec.{block} needs {cloud}",
+            "ProviderConfigMismatch", f"{where} is for cloud {config.cloud}; {what} needs {cloud}"
         )
     provider = provider_for(cloud)
     if provider is None or kind.info.kind not in provider.kinds:

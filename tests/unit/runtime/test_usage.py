@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from cloudinfer.api.kinds import KindInfo
+from cloudinfer.api.kinds import MANAGED_KINDS, KindInfo
 from cloudinfer.kube import FinalizerChange, FinalizerState, Kube
 from cloudinfer.runtime.inuse import InUseFinalizers
 from cloudinfer.runtime.usage import (
@@ -223,13 +223,10 @@ async def test_ten_thousand_users_cost_one_patch_per_target() -> None:
     w.user("svc-0", gone=True)  # the last one
     await w.settled()
     assert not w.held(PC) and not w.held(SECRET)
-    # A release is first confirmed by the API server (one LIST), then written.
-    assert w.api.calls[2:] == [
-        ("list-users", PC),
-        ("patch", PC),
-        ("list-users", PC),
-        ("patch", SECRET),
-    ]
+    # A release is first confirmed by the API server (one LIST per managed kind), then
+    # written.
+    lists = [("list-users", PC)] * len(MANAGED_KINDS)
+    assert w.api.calls[2:] == [*lists, ("patch", PC), *lists, ("patch", SECRET)]
 
 
 async def test_a_release_waits_for_users_the_watch_has_not_shown_yet() -> None:
