@@ -4,6 +4,8 @@ The reconciler decides on the class, never on strings:
 
 NotFound, Conflict             expected outcomes the reconciler handles
 Busy                           the resource is in a state that refuses this now: retry later
+Waiting                        other resources hold what this needs (capacity): re-checked
+                               at a steady interval, named by its `reason`
 Throttled(retry_after)         wait at least retry_after before the next call to the account
 Invalid                        terminal, only for the codes a table lists as validation or
                                quota: retried when the spec changes (or on request)
@@ -91,6 +93,14 @@ class AuthFailed(CloudError):
     """The credentials were refused (unknown key, bad signature, expired token)."""
 
     terminal = True
+
+
+class Waiting(CloudError):
+    """Refused for now because of other resources, not this spec: an inference endpoint
+    whose capacity other instances hold. Checked again at a steady, capped interval (it
+    clears when they shrink or go); `reason` names the wait in conditions."""
+
+    reason = "Waiting"
 
 
 class ServerError(CloudError):

@@ -62,6 +62,7 @@ from cloudinfer.clouds.errors import (
     Invalid,
     NotFound,
     Throttled,
+    Waiting,
 )
 from cloudinfer.clouds.ratelimit import Parked
 from cloudinfer.observer.batch import StaleSnapshot
@@ -604,6 +605,10 @@ class Reconciler:
             # The provider config's watch wakes the resource when it allows it.
             await self._refuse(res, obs, "CrossNamespaceAdoption", exc.message)
             return None
+        if isinstance(exc, Waiting):
+            # Others hold what this needs; no event of ours says when they let go.
+            await self._refuse(res, obs, exc.reason, exc.message)
+            return self._backoff(res, self.retry_base, WAIT_CAP)
         if isinstance(exc, AuthFailed):
             # The Secret's watch wakes the resource when it is fixed; until then, slowly.
             await self._refuse(res, obs, "CredentialsRejected", detail)
@@ -678,9 +683,11 @@ class Reconciler:
         await report(self.kind, self.writer, res, verdict, obs, event)
 
 
+WAIT_CAP = 60.0  # the longest between two checks of a Waiting resource, in seconds
+
 # Answers that prove a create was refused before anything was made (unlike a timeout, a
 # dropped connection or a 5xx, after which it may have been).
-REFUSED_UNDONE = (Invalid, AuthFailed, Forbidden, Throttled, Busy, NotFound)
+REFUSED_UNDONE = (Invalid, AuthFailed, Forbidden, Throttled, Busy, NotFound, Waiting)
 
 
 def refused(res: ManagedResource) -> bool:

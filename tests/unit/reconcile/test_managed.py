@@ -637,6 +637,23 @@ async def test_server_named_create_held_back_before_sending_needs_no_lookup(
     assert restarted.lookups == 1
 
 
+async def test_waiting_for_capacity_is_checked_again_not_terminal() -> None:
+    """Refused because others hold the endpoint's capacity: the resource says why (the
+    error's reason, its numbers), no refusal is recorded against the generation, and it is
+    checked again within the cap, without a marker left for a lookup."""
+
+    class Full(errors.Waiting):
+        reason = "EndpointCapacityExceeded"
+
+    cloud = ServerNamedCloud(refuse=Full("3 in use + 2 requested > 4"))
+    writer, after = await run(res(), ServerNamedAdapter(cloud))
+    assert writer.ready() == ("False", "EndpointCapacityExceeded")
+    assert "3 in use + 2 requested > 4" in writer.status["message"]
+    assert "failedGeneration" not in writer.status
+    assert after is not None and after <= 60.0 * 1.5
+    assert CREATE_PENDING not in writer.annotations
+
+
 async def test_server_named_provably_absent_creates_again() -> None:
     """The marker is there but the create never reached the cloud (crash before the call):
     an authoritative lookup proves it, so creating is safe."""
