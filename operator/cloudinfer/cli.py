@@ -76,7 +76,7 @@ def _cmd_control_plane(args: argparse.Namespace) -> int:
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
     from cloudinfer.emulator.app import DEV_ACCESS_KEY, EmulatorConfig, parse_access_key, run
-    from cloudinfer.emulator.config import parse_iam_token
+    from cloudinfer.emulator.config import parse_fabric_endpoint, parse_iam_token
     from cloudinfer.emulator.eas.service import Timing
     from cloudinfer.emulator.faults import FaultRule
 
@@ -84,6 +84,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         keys = [parse_access_key(k) for k in args.access_key] or [DEV_ACCESS_KEY]
         faults = [FaultRule.parse(f) for f in args.fault]
         iam_tokens = dict(parse_iam_token(t) for t in args.iam_token)
+        fabric_endpoints = [parse_fabric_endpoint(e) for e in args.fabric_endpoint]
     except ValueError as exc:
         print(f"cloudinfer emulator: {exc}", file=sys.stderr)
         return 2
@@ -103,6 +104,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         state_dir=Path(args.state_dir) if args.state_dir else None,
         faults=faults,
         admin_token=args.admin_token,
+        fabric_endpoints=fabric_endpoints,
     )
     print(
         f"cloudinfer emulator listening on http://{args.host}:{args.port} "
@@ -240,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TOKEN[:ACCOUNT]",
         help="an IAM token the Huawei APIs accept as X-Auth-Token (repeatable); none by default",
+    )
+    emu.add_argument(
+        "--fabric-endpoint",
+        action="append",
+        default=[],
+        metavar="ID:SPEC:MAX[:WORKSPACE[:ACCOUNT]]",
+        help="a DataArts Fabric inference endpoint of MAX units of SPEC (repeatable), e.g. "
+        "ep-1:mu.llama3.8b:8; WORKSPACE defaults to 'default', ACCOUNT to the default account",
     )
     emu.add_argument(
         "--deploy-seconds",

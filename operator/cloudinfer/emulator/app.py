@@ -18,6 +18,8 @@ needs `Authorization: Bearer TOKEN`.
   DELETE /_emulator/eas/services        forget every EAS service
   /_emulator/modelarts/...              ModelArts services, instance health, quota
                                         (modelarts/module.py)
+  /_emulator/fabric/...                 DataArts Fabric instances, and the inference
+                                        endpoints they deploy on (fabric/module.py)
 
 State (`--state-dir`): each module's state is written at most once a second while it changes
 and once more on shutdown (persist.py).
@@ -41,6 +43,8 @@ from cloudinfer.emulator.config import (
 )
 from cloudinfer.emulator.eas.module import EasModule
 from cloudinfer.emulator.eas.store import EasStore
+from cloudinfer.emulator.fabric.module import FabricModule
+from cloudinfer.emulator.fabric.store import FabricStore
 from cloudinfer.emulator.faults import Faults
 from cloudinfer.emulator.modelarts.module import ModelArtsModule
 from cloudinfer.emulator.modelarts.store import ModelArtsStore
@@ -58,7 +62,7 @@ __all__ = [
 ]
 
 # One line per emulated cloud API.
-MODULES: tuple[ModuleBuilder, ...] = (EasModule, ModelArtsModule)
+MODULES: tuple[ModuleBuilder, ...] = (EasModule, ModelArtsModule, FabricModule)
 
 
 class Emulator:
@@ -88,6 +92,14 @@ class Emulator:
         module = self.modules[ModelArtsModule.name]
         if not isinstance(module, ModelArtsModule):
             raise TypeError(f"module {ModelArtsModule.name!r} is a {type(module).__name__}")
+        return module.store
+
+    @property
+    def fabric_store(self) -> FabricStore:
+        """The DataArts Fabric instances and endpoints, for tests that look behind the API."""
+        module = self.modules[FabricModule.name]
+        if not isinstance(module, FabricModule):
+            raise TypeError(f"module {FabricModule.name!r} is a {type(module).__name__}")
         return module.store
 
     def app(self) -> web.Application:

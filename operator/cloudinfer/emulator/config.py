@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,10 @@ from cloudinfer.emulator.eas.service import Timing
 from cloudinfer.emulator.faults import FaultRule
 
 DEFAULT_ACCOUNT = "emulator-account"
+# The DataArts Fabric workspace of a `--fabric-endpoint` that names none.
+DEFAULT_FABRIC_WORKSPACE = "default"
+FABRIC_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")  # Fabric's ids: workspaces, endpoints, ...
+FABRIC_MU_MAX = 1000  # an inference endpoint's maximum is 1-1000 resource units
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,20 @@ class AccessKey:
 
 
 DEV_ACCESS_KEY = AccessKey("dev-access-key-id", "dev-access-key-secret")
+
+
+@dataclass(frozen=True)
+class FabricEndpoint:
+    """A DataArts Fabric inference endpoint the emulator serves from the start
+    (`--fabric-endpoint`): its id, its resource specification and maximum (`mu`), and the
+    workspace and account it belongs to."""
+
+    endpoint_id: str
+    spec_code: str
+    max: int
+    workspace: str = DEFAULT_FABRIC_WORKSPACE
+    account: str = DEFAULT_ACCOUNT
+    min: int = 0
 
 
 @dataclass
@@ -39,6 +58,8 @@ class EmulatorConfig:
     admin_token: str | None = None
     # The shortest time between two writes of a state file (mutations in between coalesce).
     persist_interval: float = 1.0
+    # DataArts Fabric inference endpoints that exist from the start (`--fabric-endpoint`).
+    fabric_endpoints: list[FabricEndpoint] = field(default_factory=list)
 
 
 def parse_access_key(text: str) -> AccessKey:
@@ -57,3 +78,24 @@ def parse_iam_token(text: str) -> tuple[str, str]:
     if not token:
         raise ValueError(f"IAM token {text!r}: expected TOKEN[:ACCOUNT]")
     return token, account or DEFAULT_ACCOUNT
+
+
+def parse_fabric_endpoint(text: str) -> FabricEndpoint:
+    """`ID:SPEC:MAX[:WORKSPACE[:ACCOUNT]]`: an inference endpoint of MAX units of SPEC (e.g.
+    `ep-1:mu.llama3.8b:8`); WORKSPACE defaults to `default`, ACCOUNT to the default account."""
+    usage = "expected ID:SPEC:MAX[:WORKSPACE[:ACCOUNT]]"
+    parts = text.split(":")
+    if not 3 <= len(parts) <= 5:
+        raise ValueError(f"fabric endpoint {text!r}: {usage}")
+    endpoint_id, spec_code, max_text = parts[:3]
+    workspace = parts[3] if len(parts) > 3 and parts[3] else DEFAULT_FABRIC_WORKSPACE
+    account = parts[4] if len(parts) > 4 and parts[4] else DEFAULT_ACCOUNT
+    if not FABRIC_ID.match(endpoint_id):
+        raise ValueError(f"fabric endpoint {text!r}: ID must be 1-36 letters, digits or '-'")
+    if not FABRIC_ID.match(workspace):
+        raise ValueError(f"fabric endpoint {text!r}: WORKSPACE must be 1-36 letters, digits or '-'")
+    if not 1 <= len(spec_code) <= 64:
+        raise ValueError(f"fabric endpoint {text!r}: SPEC must be 1-64 characters")
+    if not max_text.isdigit() or not 1 <= int(max_text) <= FABRIC_MU_MAX:
+        raise ValueError(f"fabric endpoint {text!r}: MAX must be an integer in [1, 1000]")
+    return FabricEndpoint(endpoint_id, spec_code, int(max_text), workspace, account)

@@ -1,8 +1,9 @@
 """Fault injection: rules set by CLI flags or at runtime through the admin endpoint.
 
 A rule applies to one operation (or `*`) of one cloud (or `*`: the call log's cloud names,
-e.g. `alibaba-eas`, `huawei-modelarts`; several clouds share operation names), fires with
-probability `rate`, at most `count` times (unlimited when absent), and is one of:
+e.g. `alibaba-eas`, `huawei-modelarts`, `huawei-fabric`; several clouds share operation
+names), fires with probability `rate`, at most `count` times (unlimited when absent), and is
+one of:
   latency        sleep `seconds` before handling
   error          answer `status` with `code`/`message` in the cloud's error shape, unhandled
   throttle       answer as the cloud throttles, retry after `seconds`, unhandled (EAS: 429

@@ -1,8 +1,9 @@
-"""How the Huawei Cloud APIs write their answers (ModelArts now; DataArts Fabric and VIAS use
-the same shape): refusals are `{"error_code": "...", "error_msg": "..."}` with the request id
-in an `X-Request-Id` header; the API gateway's own refusals (`APIGW.*`: signature, token,
-throttling) also carry `request_id` in the body; successes are the bare JSON body plus the
-header. Throttling is the gateway's 429 `APIGW.0308` with `Retry-After`."""
+"""How the Huawei Cloud APIs write their answers (ModelArts; DataArts Fabric, which adds
+`solution_msg` to some refusals in fabric/module.py; VIAS uses the same shape): refusals are
+`{"error_code": "...", "error_msg": "..."}` with the request id in an `X-Request-Id` header;
+the API gateway's own refusals (`APIGW.*`: signature, token, throttling) also carry
+`request_id` in the body; successes are the bare JSON body plus the header. Throttling is the
+gateway's 429 `APIGW.0308` with `Retry-After`."""
 
 from __future__ import annotations
 

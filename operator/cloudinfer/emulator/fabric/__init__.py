@@ -1,0 +1,1 @@
+"""Huawei DataArts Fabric: service instances (fabric-ep) and inference endpoints (fabric)."""
