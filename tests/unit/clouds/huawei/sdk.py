@@ -12,13 +12,30 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 _home = os.environ.get("HOME")
 _sdk_home = tempfile.mkdtemp(prefix="huaweicloud-home-")
 atexit.register(shutil.rmtree, _sdk_home, ignore_errors=True)
+
+
+@contextmanager
+def sdk_home() -> Iterator[None]:
+    """HOME pointed at the SDK's temporary directory, for importing (or building) more of
+    the SDK's packages; the caller's HOME is restored afterwards."""
+    home = os.environ.get("HOME")
+    os.environ["HOME"] = _sdk_home
+    try:
+        yield
+    finally:
+        if home is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = home
+
+
 os.environ["HOME"] = _sdk_home
 try:
     from huaweicloudsdkcore.auth.credentials import BasicCredentials
@@ -44,6 +61,7 @@ __all__ = [
     "captured_call",
     "credentials",
     "sdk_client",
+    "sdk_home",
     "sdk_sign",
 ]
 
