@@ -46,7 +46,10 @@ EXAMPLE_KINDS = (
     "providerconfigs.cloudinfer.io",
     "clusterproviderconfigs.cloudinfer.io",
     "inferenceservices.cloudinfer.io",
+    "serviceinstances.cloudinfer.io",
 )
+# The inference endpoint deploy/examples/fabric.yaml deploys on (ID:SPEC:MAX:WORKSPACE).
+DEV_FABRIC_ENDPOINT = "ep-llama-dev:mu.llama3.8b:4:ws-dev"
 READY_TIMEOUT = 180.0
 POLL_SECONDS = 0.5
 
@@ -345,6 +348,7 @@ def run_dev_stack(
                 emulator_port,
                 f"--state-dir={state / 'emulator'}",
                 f"--deploy-seconds={deploy_seconds}",
+                f"--fabric-endpoint={DEV_FABRIC_ENDPOINT}",
             )
             stack.callback(stop_process, emulator)
         _await_emulator(emulator, state, emulator_port)

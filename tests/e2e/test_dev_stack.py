@@ -61,6 +61,14 @@ def test_dev_stack(tmp_path: Path) -> None:
             )
         }
         assert ready == {"echo", "echo-canary", "echo-custom", "echo-modelarts"}
+        instances = json.loads(
+            kubectl(state / "kubeconfig", "get", "cisi", "-A", "-o", "json").stdout
+        )
+        [chat] = instances["items"]
+        assert chat["metadata"]["name"] == "llama-chat" and chat["status"]["url"]
+        assert any(
+            c["type"] == "Ready" and c["status"] == "True" for c in chat["status"]["conditions"]
+        )
         shared = json.loads(
             kubectl(state / "kubeconfig", "get", "cicpc", "eas-shared", "-o", "json").stdout
         )

@@ -61,7 +61,7 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         (with_change("name", "bad!name"), "spec.name"),
         (with_change("name", "n" * 65), "spec.name"),
         (with_change("description", "a <b>"), "spec.description"),
-        (with_change("description", "x" * 1025), "spec.description"),
+        (with_change("description", "x" * 897), "spec.description"),
         (with_change("resource.min", 0), "spec.resource.min"),
         (with_change("resource.max", 1001), "spec.resource.max"),
         (
@@ -101,6 +101,7 @@ def test_a_valid_spec_is_stored_and_shows_its_columns(cluster: Cluster, namespac
         ("resource.min", 2),
         ("resource.specCode", "mu.other"),
         ("source.versionId", "v-2"),
+        ("source.id", "model-2"),
         ("workspaceId", "ws-2"),
     ],
 )

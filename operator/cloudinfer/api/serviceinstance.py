@@ -2,9 +2,10 @@
 endpoint (DeployServiceInstance, seed 001).
 
 Bounds are the API's: ids of 1-36 letters, digits and `-`; a name of 1-64 letters, digits,
-`-_.` and spaces; a description of at most 1,024 characters without `!<>=&'"`; `min` and
+`-_.` and spaces; a description without `!<>=&'"` (of at most 1,024 characters with the
+operator's owner marker); `min` and
 `max` in [1, 1000] with `max >= min`. What the API cannot change on an instance
-(`resource.min`, `resource.specCode`, `source.versionId`, `endpointId`) is immutable here,
+(`resource.min`, `resource.specCode`, `source`, `endpointId`) is immutable here,
 so the refusal comes at admission with the field named, not from the cloud later."""
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ _IMMUTABLE: list[JsonDict] = [
             "instanceId",
             "resource.min",
             "resource.specCode",
+            "source.id",
             "source.versionId",
         )
     ),
@@ -66,7 +68,7 @@ class SourceRef(ApiModel):
     """What the instance serves: for an inference instance, the model and its version."""
 
     id: str = Field(pattern=FABRIC_ID)
-    """The model id."""
+    """The model id; cannot change on an existing instance."""
     version_id: str | None = Field(default=None, pattern=FABRIC_ID)
     """The model version id; cannot change on an existing instance."""
 
@@ -130,9 +132,10 @@ class ServiceInstanceSpec(ManagedSpec):
     name: str | None = Field(default=None, pattern=FABRIC_NAME)
     """Name on the cloud (1-64 letters, digits, `-`, `_`, `.` and spaces). Default:
     metadata.name."""
-    description: str | None = Field(default=None, max_length=1024, pattern=FORBIDDEN_DESCRIPTION)
-    """Description on the cloud (at most 1,024 characters, none of `!<>=&'"`). The operator
-    appends its owner marker to it (see the README)."""
+    description: str | None = Field(default=None, max_length=896, pattern=FORBIDDEN_DESCRIPTION)
+    """Description on the cloud: at most 896 characters, none of `!<>=&'"` (Fabric takes
+    1,024; the operator appends its owner marker, `[cloudinfer-uid: <uid> ns: <namespace>]`,
+    at most 128)."""
     resource: ResourceDemand | None = None
     """Resource units and their specification."""
     instance_id: str | None = Field(default=None, pattern=FABRIC_ID)

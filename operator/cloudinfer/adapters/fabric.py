@@ -1,0 +1,392 @@
+"""ServiceInstance on Huawei DataArts Fabric: server-named by the instance `id`.
+
+The owner marker is a suffix of the instance's description, `[cloudinfer-uid: <uid> ns:
+<namespace>]`: the description is the only free text an instance has, ListServicesInstances
+returns it, and its charset refuses `=` (so no `key=value`) but takes brackets and colons.
+It costs the user at most 128 of the description's 1,024 characters (the spec allows 896).
+After a lost deploy answer the reconciler asks `find_owned`, which looks for it in a
+listing of the workspace.
+
+The capacity rule of an inference endpoint (the `max` of its instances summed may not
+exceed the endpoint's `reserved_resource.mu.max`) is checked before DeployService and
+before an update that raises `max`: the endpoint is read (ShowEndpoint), the other instances
+on it are listed and each one's `max` read (the listing has no resources). A refusal is
+`EndpointCapacityExceeded` with the numbers, a wait that is checked again until the others
+shrink or go, and so is the cloud's own refusal.
+
+ListServicesInstances has neither the resources nor the address: the batch snapshot gives
+status, name and description; ShowServiceInstanceDetail (one call) is asked once an
+instance settles after a change (its `update_time` moved since it was last seen in line),
+when the spec changed since, or when no address is on record."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from typing import Any
+
+from cloudinfer.adapters.base import (
+    ABSENT,
+    CallContext,
+    Drift,
+    Identity,
+    Lookup,
+    ManagedResource,
+    Observation,
+)
+from cloudinfer.api.serviceinstance import ServiceInstanceSpec
+from cloudinfer.clouds.errors import Invalid, NotFound, Waiting
+from cloudinfer.clouds.huawei.fabric import (
+    EndpointCapacityExceeded,
+    FabricClient,
+    ServiceInstance,
+)
+from cloudinfer.observer.batch import BatchObserver
+
+PHASES = {
+    "PENDING": "Pending",
+    "CREATING": "Creating",
+    "RUNNING": "Running",
+    "UPDATING": "Updating",
+    "FAILED": "Failed",
+    "STOPPING": "Stopping",
+    "STOPPED": "Stopped",
+    "DELETING": "Deleting",
+}
+TRANSITIONAL = {"Pending", "Creating", "Updating", "Stopping", "Deleting"}
+GONE = "DELETED"  # an instance in this state is gone: the next listing drops it
+# Instances whose `max` no longer counts against their endpoint's capacity.
+FREES_CAPACITY = frozenset({"DELETING", "DELETED", "FAILED"})
+APPLIED = "appliedConfig"
+MARKER = re.compile(r"\s*\[cloudinfer-uid: ([0-9a-fA-F-]{1,64}) ns: ([a-z0-9-]{1,63})\]$")
+
+
+class EndpointNotFound(Waiting):
+    reason = "EndpointNotFound"
+
+
+def spec_of(resource: ManagedResource) -> ServiceInstanceSpec:
+    spec: ServiceInstanceSpec = resource.spec
+    return spec
+
+
+def external_name(spec: ServiceInstanceSpec, metadata_name: str) -> str:
+    """Fabric names: 1-64 letters, digits, `-_.` and spaces; metadata names fit but for
+    length."""
+    return spec.name or metadata_name[:64]
+
+
+def marker(resource: ManagedResource) -> str:
+    return f"[cloudinfer-uid: {resource.uid} ns: {resource.namespace}]"
+
+
+def owner_of(description: str) -> tuple[str | None, str | None]:
+    found = MARKER.search(description or "")
+    return (found.group(1), found.group(2)) if found else (None, None)
+
+
+def user_description(description: str) -> str:
+    """The description without our marker."""
+    return MARKER.sub("", description or "")
+
+
+def desired_description(resource: ManagedResource) -> str:
+    own = spec_of(resource).description or ""
+    return f"{own} {marker(resource)}" if own else marker(resource)
+
+
+def workspace_of(resource: ManagedResource, ctx: CallContext) -> str:
+    workspace = spec_of(resource).workspace_id or ctx.workspace_id
+    if not workspace:
+        raise Invalid(
+            "no DataArts Fabric workspace: set spec.workspaceId or the provider config's "
+            "workspaceId",
+            code="WorkspaceMissing",
+        )
+    return workspace
+
+
+def deploy_body(resource: ManagedResource) -> dict[str, Any]:
+    spec = spec_of(resource)
+    if spec.source is None or spec.resource is None or spec.endpoint_id is None:
+        raise Invalid("endpointId, source and resource are required", code="InvalidSpec")
+    source: dict[str, Any] = {"id": spec.source.id}
+    if spec.source.version_id:
+        source["version_id"] = spec.source.version_id
+    return {
+        "source": source,
+        "name": resource.external_name,
+        "description": desired_description(resource),
+        "endpoint_id": spec.endpoint_id,
+        "config": {
+            "model_instance_config": {
+                "resource": {
+                    "min": spec.resource.min,
+                    "max": spec.resource.max,
+                    "spec_code": spec.resource.spec_code,
+                }
+            }
+        },
+    }
+
+
+def applied_fingerprint(resource: ManagedResource) -> str:
+    """What the spec asks of the instance's changeable settings, in 16 hex digits."""
+    spec = spec_of(resource)
+    wanted = {
+        "name": resource.external_name,
+        "description": desired_description(resource),
+        "max": spec.resource.max if spec.resource else None,
+    }
+    raw = json.dumps(wanted, sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def applied_record(resource: ManagedResource, instance: ServiceInstance | None) -> str:
+    """`appliedConfig`: the spec's digest (nothing under Observe) @ the instance's
+    `update_time` when it was seen in line (empty right after our own update)."""
+    spec_part = applied_fingerprint(resource) if resource.manage else "observed"
+    return f"{spec_part}@{instance.update_time if instance is not None else ''}"
+
+
+def drift_of(resource: ManagedResource, instance: ServiceInstance) -> list[Drift]:
+    """Where a shown instance differs from what can be changed on it."""
+    spec = spec_of(resource)
+    drift: list[Drift] = []
+    if instance.name != resource.external_name:
+        drift.append(Drift("name", instance.name, resource.external_name))
+    if instance.description != desired_description(resource):
+        drift.append(Drift("description", instance.description, desired_description(resource)))
+    if spec.resource is not None and instance.resource_max != spec.resource.max:
+        drift.append(Drift("resource.max", instance.resource_max, spec.resource.max))
+    return drift
+
+
+def addresses(instance: ServiceInstance) -> dict[str, str]:
+    """Its addresses by visibility: `public` and `private`."""
+    found: dict[str, str] = {}
+    for url in instance.urls:
+        kind = "public" if url.type.upper() == "PUBLIC" else "private"
+        if url.address:
+            found.setdefault(kind, url.address)
+    return found
+
+
+def observation_of(
+    instance: ServiceInstance, resource: ManagedResource, shown: bool
+) -> Observation:
+    """An instance → the common observation. `shown`: ShowServiceInstanceDetail's answer
+    (resources and addresses included), else a listed item."""
+    phase = PHASES.get(instance.status, "Unknown")
+    drift = drift_of(resource, instance) if shown and resource.manage else []
+    # A listed item has no addresses: those last read stay.
+    endpoints = addresses(instance) if shown else dict(resource.status.get("endpoints") or {})
+    url = endpoints.get("public") or endpoints.get("private")
+    message = ""
+    if phase == "Failed":
+        code = f"{instance.error_code}: " if instance.error_code else ""
+        message = f"{code}{instance.error_msg or 'the instance failed'}"
+    elif phase == "Unknown":
+        message = f"cloud status {instance.status}"
+    owner_uid, owner_namespace = owner_of(instance.description)
+    recorded: dict[str, Any] = {}
+    if shown and not drift:
+        recorded[APPLIED] = applied_record(resource, instance)
+    if shown:
+        instances: dict[str, int] | None = {
+            "min": instance.resource_min or 0,
+            "max": instance.resource_max or 0,
+        }
+    else:
+        instances = resource.status.get("instances")
+    return Observation(
+        exists=True,
+        owner_uid=owner_uid,
+        owner_namespace=owner_namespace,
+        drift=tuple(drift),
+        phase=phase,
+        cloud_status=instance.status,
+        transitional=phase in TRANSITIONAL,
+        failed=phase == "Failed",
+        deleting=phase == "Deleting",
+        stopped=phase == "Stopped",
+        progress=100 if phase == "Running" else (0 if phase == "Failed" else None),
+        external_id=instance.id,
+        endpoints=endpoints,
+        endpoint=url,
+        instances=instances,
+        message=message,
+        connection={k: v for k, v in (("url", url or ""), ("instanceId", instance.id)) if v},
+        recorded=recorded,
+    )
+
+
+def fingerprint(instance: ServiceInstance) -> object:
+    return (instance.status, instance.update_time, instance.name, instance.description)
+
+
+def transition(instance: ServiceInstance) -> str | None:
+    phase = PHASES.get(instance.status, "Unknown")
+    return phase if phase in TRANSITIONAL else None
+
+
+class FabricServiceInstanceAdapter:
+    """Server-named: the identity is the `id` DeployServiceInstance returns."""
+
+    identity: Identity = "server-named"
+
+    def __init__(
+        self,
+        client: FabricClient,
+        observer: BatchObserver[ServiceInstance, Any],
+        workspace: str,
+    ) -> None:
+        """`workspace`: the one the observer lists (empty: none is listed)."""
+        self.client, self.observer, self.workspace = client, observer, workspace
+
+    def external_name(self, spec: Any, metadata_name: str) -> str:
+        return external_name(spec, metadata_name)
+
+    async def observe(
+        self, resource: ManagedResource, ctx: CallContext, fresh: bool = False
+    ) -> Observation:
+        instance_id = resource.external_id
+        if not instance_id:
+            return ABSENT
+        workspace = workspace_of(resource, ctx)
+        listed: ServiceInstance | None = None
+        if not fresh and workspace == self.workspace:
+            self.observer.check_fresh()
+            if self.observer.knows(instance_id):
+                listed = self.observer.get(instance_id)
+                if listed is None and resource.manage:
+                    return ABSENT
+        if listed is not None and listed.status == GONE:
+            return ABSENT
+        if listed is not None and not self._needs_show(resource, listed):
+            return observation_of(listed, resource, shown=False)
+        try:
+            shown = await self.client.show_instance(workspace, instance_id)
+        except NotFound:
+            return ABSENT
+        if shown.status == GONE:
+            return ABSENT
+        return observation_of(shown, resource, shown=True)
+
+    @staticmethod
+    def _needs_show(resource: ManagedResource, listed: ServiceInstance) -> bool:
+        if transition(listed) is not None:
+            return False  # mid-change: the listing's status is all there is to say
+        if resource.status.get(APPLIED) != applied_record(resource, listed):
+            return True  # changed since last seen in line (by the spec, or on the cloud)
+        return PHASES.get(listed.status) == "Running" and not resource.status.get("url")
+
+    async def find_owned(self, resource: ManagedResource, ctx: CallContext) -> Lookup:
+        workspace = workspace_of(resource, ctx)
+        spec = spec_of(resource)
+        instances, _ = await self.client.list_all_instances(workspace, endpoint_id=spec.endpoint_id)
+        for instance in instances:
+            if instance.status != GONE and owner_of(instance.description)[0] == resource.uid:
+                return Lookup(found=instance.id, authoritative=True)
+        return Lookup(authoritative=True)
+
+    async def _check_capacity(
+        self, resource: ManagedResource, workspace: str, requested: int
+    ) -> None:
+        """Refuse (a wait) when `requested` plus the other instances' `max` on the endpoint
+        would exceed its maximum."""
+        endpoint_id = spec_of(resource).endpoint_id or ""
+        try:
+            endpoint = await self.client.show_endpoint(workspace, endpoint_id)
+        except NotFound:
+            raise EndpointNotFound(
+                f'inference endpoint "{endpoint_id}" not found in workspace "{workspace}"',
+                code="EndpointNotFound",
+            ) from None
+        if endpoint.type != "inference":
+            raise Invalid(
+                f'endpoint "{endpoint_id}" is of type {endpoint.type}, not inference',
+                code="EndpointNotInference",
+            )
+        limit = endpoint.mu_max
+        if limit is None:
+            return  # no maximum to respect
+        others, _ = await self.client.list_all_instances(workspace, endpoint_id=endpoint_id)
+        in_use = 0
+        for other in others:
+            if other.id == resource.external_id or other.status in FREES_CAPACITY:
+                continue
+            if owner_of(other.description)[0] == resource.uid:
+                continue  # our own, from a create whose answer was lost
+            with contextlib.suppress(NotFound):
+                shown = await self.client.show_instance(workspace, other.id)
+                if shown.status not in FREES_CAPACITY:
+                    in_use += shown.resource_max or 0
+        if in_use + requested > limit:
+            raise EndpointCapacityExceeded(
+                f'endpoint "{endpoint_id}" has room for {limit - in_use} of its {limit} '
+                f"units: this instance asks for max {requested}, other instances hold "
+                f"{in_use}; shrink or remove them, or lower spec.resource.max",
+                code="EndpointCapacityExceeded",  # ours; the cloud's is common.01000030
+            )
+
+    async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
+        workspace = workspace_of(resource, ctx)
+        body = deploy_body(resource)
+        requested = body["config"]["model_instance_config"]["resource"]["max"]
+        await self._check_capacity(resource, workspace, requested)
+        instance_id = await self.client.deploy_instance(workspace, body)
+        self.observer.invalidate(instance_id, created=True)
+        return instance_id
+
+    async def claim(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> None:
+        workspace = workspace_of(resource, ctx)
+        try:
+            await self.client.update_instance(
+                workspace, resource.external_id, description=desired_description(resource)
+            )
+        finally:
+            self.observer.invalidate(resource.external_id)
+
+    async def update(
+        self, resource: ManagedResource, ctx: CallContext, observation: Observation
+    ) -> dict[str, Any]:
+        workspace = workspace_of(resource, ctx)
+        spec = spec_of(resource)
+        changed = {d.path for d in observation.drift}
+        if not changed:
+            return {}
+        grows = observation.instances is not None and spec.resource is not None
+        if grows and spec.resource is not None and "resource.max" in changed:
+            now = int((observation.instances or {}).get("max", 0))
+            if spec.resource.max > now:
+                await self._check_capacity(resource, workspace, spec.resource.max)
+        try:
+            await self.client.update_instance(
+                workspace,
+                resource.external_id,
+                name=resource.external_name if "name" in changed else None,
+                description=desired_description(resource),
+                resource_min=spec.resource.min if spec.resource else None,
+                resource_max=spec.resource.max if spec.resource else None,
+            )
+        finally:
+            self.observer.invalidate(resource.external_id)
+        return {APPLIED: applied_record(resource, None)}
+
+    async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:
+        if not resource.external_id:
+            return
+        workspace = workspace_of(resource, ctx)
+        try:
+            with contextlib.suppress(NotFound):
+                await self.client.delete_instance(workspace, resource.external_id)
+        finally:
+            self.observer.invalidate(resource.external_id)
+
+    def gone(self, observation: Observation) -> bool:
+        return not observation.exists
