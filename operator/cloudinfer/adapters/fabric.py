@@ -245,6 +245,9 @@ class FabricServiceInstanceAdapter:
     ) -> None:
         """`workspace`: the one the observer lists (empty: none is listed)."""
         self.client, self.observer, self.workspace = client, observer, workspace
+        # Per endpoint, each instance's `max` as last read, by (id, update_time): a capacity
+        # check reads again (ShowServiceInstanceDetail) only the instances changed since.
+        self._max_read: dict[str, dict[tuple[str, str], int]] = {}
 
     def external_name(self, spec: Any, metadata_name: str) -> str:
         return external_name(spec, metadata_name)
@@ -315,15 +318,23 @@ class FabricServiceInstanceAdapter:
             return  # no maximum to respect
         others, _ = await self.client.list_all_instances(workspace, endpoint_id=endpoint_id)
         in_use = 0
+        known = self._max_read.get(endpoint_id, {})
+        read: dict[tuple[str, str], int] = {}
         for other in others:
             if other.id == resource.external_id or other.status in FREES_CAPACITY:
                 continue
             if owner_of(other.description)[0] == resource.uid:
                 continue  # our own, from a create whose answer was lost
-            with contextlib.suppress(NotFound):
-                shown = await self.client.show_instance(workspace, other.id)
-                if shown.status not in FREES_CAPACITY:
-                    in_use += shown.resource_max or 0
+            key = (other.id, other.update_time)
+            if key in known:
+                read[key] = known[key]
+            else:
+                with contextlib.suppress(NotFound):
+                    shown = await self.client.show_instance(workspace, other.id)
+                    if shown.status not in FREES_CAPACITY:
+                        read[key] = shown.resource_max or 0
+            in_use += read.get(key, 0)
+        self._max_read[endpoint_id] = read  # only what is on the endpoint now
         if in_use + requested > limit:
             raise EndpointCapacityExceeded(
                 f'endpoint "{endpoint_id}" has room for {limit - in_use} of its {limit} '
