@@ -1,6 +1,7 @@
-"""The Argo CD health checks (deploy/argocd) on live objects: an InferenceService driven
-through its life on the emulator, and provider configs, each state checked with the real
-object the API server returns, in the argocd-cm sandbox and with open libraries.
+"""The Argo CD health checks (deploy/argocd) on live objects: an InferenceService and a
+ServiceInstance (DataArts Fabric) driven through their lives on the emulator, and provider
+configs, each state checked with the real object the API server returns, in the argocd-cm
+sandbox and with open libraries.
 
 The testdata of deploy/argocd comes from here: with CLOUDINFER_ARGOCD_CAPTURE=1 each checked
 object is saved (managedFields and the last-applied annotation dropped, status kept whole) as
@@ -24,16 +25,23 @@ from kubernetes.client.exceptions import ApiException
 
 from cloudinfer.api.kinds import GROUP, VERSION
 from tests.argocd_health import CUSTOMIZATIONS, ROOT, Health, evaluate, load_yaml, script
-from tests.integration.conftest import OPERATOR_NAMESPACE, Cluster, Emulator, Operator
+from tests.integration.conftest import DEV_KEY, OPERATOR_NAMESPACE, Cluster, Emulator, Operator
 from tests.integration.test_inferenceservice import SPEC, ext
 from tests.integration.test_providerconfig import put_secret
+from tests.integration.test_serviceinstance import cloud, endpoint
 from tests.support import wait_for
 
 CAPTURE = os.environ.get("CLOUDINFER_ARGOCD_CAPTURE") == "1"
 ISVC = "inferenceservices"
+SI = "serviceinstances"
 PC = "providerconfigs"
 CPC = "clusterproviderconfigs"
-KINDS = {ISVC: "InferenceService", PC: "ProviderConfig", CPC: "ClusterProviderConfig"}
+KINDS = {
+    ISVC: "InferenceService",
+    SI: "ServiceInstance",
+    PC: "ProviderConfig",
+    CPC: "ClusterProviderConfig",
+}
 PAUSED = "cloudinfer.io/paused"
 RETRY = "cloudinfer.io/retry"
 WAITING = Health("Progressing", "Waiting for the operator to report status")
@@ -46,15 +54,18 @@ CAPTURE_NOTE = (
 # -- checking and capturing --------------------------------------------------------------------
 
 
-def check(plural: str, case: str, obj: dict[str, Any], expected: Health) -> None:
-    """The kind's health.lua gives `expected` for `obj`, sandboxed and with open libraries."""
+def check(
+    plural: str, case: str, obj: dict[str, Any], expected: Health, *, save: bool = True
+) -> None:
+    """The kind's health.lua gives `expected` for `obj`, sandboxed and with open libraries.
+    `save`: a state worth a testdata file when capturing (not one already there)."""
     kind = KINDS[plural]
     assert obj["kind"] == kind, obj
     source = script(kind)
     for open_libs in (False, True):
         got = evaluate(source, obj, open_libs=open_libs)
         assert got == expected, f"{kind} {case} (open libs: {open_libs}): {obj.get('status')}"
-    if CAPTURE:
+    if CAPTURE and save:
         _save(kind, case, obj, expected)
 
 
@@ -191,12 +202,17 @@ def with_condition(
 
 
 def in_phase(
-    cluster: Cluster, namespace: str, name: str, phase: str, timeout: float = 15
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    phase: str,
+    timeout: float = 15,
+    plural: str = ISVC,
 ) -> dict[str, Any]:
     def holds(obj: dict[str, Any]) -> bool:
         return bool((obj.get("status") or {}).get("phase") == phase)
 
-    return wait_object(cluster, ISVC, namespace, name, holds, f"phase {phase}", timeout)
+    return wait_object(cluster, plural, namespace, name, holds, f"phase {phase}", timeout)
 
 
 def annotation(key: str, value: str | None) -> dict[str, Any]:
@@ -413,6 +429,144 @@ def test_inferenceservice_retrying_a_cloud_error(
     )
     # A retry, not a refusal: it gets there once the cloud answers again.
     with_condition(cluster, ISVC, namespace, name, "True", "Available")
+
+
+# -- ServiceInstance (DataArts Fabric) ---------------------------------------------------------
+
+
+@pytest.fixture
+def fabric(cluster: Cluster, operator: Operator, emulator: Emulator, namespace: str) -> str:
+    """A Fabric workspace of the test's own and a Ready ProviderConfig `fabric` for it
+    (polling fast); returns the workspace."""
+    workspace = f"ws-{uuid.uuid4().hex[:12]}"
+    put_secret(
+        cluster,
+        namespace,
+        "fabric-creds",
+        {"accessKeyId": DEV_KEY[0], "accessKeySecret": DEV_KEY[1]},
+    )
+    config = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ProviderConfig",
+        "metadata": {"name": "fabric", "namespace": namespace},
+        "spec": {
+            "cloud": "huawei-fabric",
+            "region": "cn-north-4",
+            "workspaceId": workspace,
+            "endpoint": emulator.url,
+            "credentialsSecretRef": {"name": "fabric-creds"},
+            "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
+        },
+    }
+    create(cluster, PC, config)
+    cluster.wait_condition(PC, "fabric", namespace, "True")
+    return workspace
+
+
+def service_instance(
+    namespace: str, name: str, endpoint_id: str, units: int, model: str = "llama3-8b"
+) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ServiceInstance",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "providerConfigRef": {"name": "fabric"},
+            "endpointId": endpoint_id,
+            "source": {"id": model, "versionId": "v1"},
+            "description": "served for the Argo CD health check",
+            "resource": {"min": 1, "max": units, "specCode": "mu.llama3.8b"},
+        },
+    }
+
+
+def test_serviceinstance_lifecycle(
+    cluster: Cluster, emulator: Emulator, namespace: str, fabric: str
+) -> None:
+    name = "lifecycle"
+    ep = endpoint(emulator, fabric, 4)
+    created = create(cluster, SI, service_instance(namespace, name, ep, 2))
+    check(SI, "created", created, WAITING)
+
+    deploying = in_phase(cluster, namespace, name, "Creating", plural=SI)
+    assert conditions(deploying)["Ready"]["status"] == "False"
+    check(SI, "deploying", deploying, on_its_way(deploying))
+    running = with_condition(cluster, SI, namespace, name, "True", "Available")
+    assert running["status"]["url"] and running["status"]["instances"] == {"min": 1, "max": 2}
+    check(SI, "running", running, Health("Healthy", "service is running"))
+
+    patch(cluster, SI, namespace, name, annotation(PAUSED, "true"))
+    paused = with_condition(cluster, SI, namespace, name, "False", "ReconcilePaused", "Synced")
+    check(SI, "paused", paused, Health("Suspended", f"paused by the {PAUSED} annotation"))
+    patch(cluster, SI, namespace, name, annotation(PAUSED, None))
+    with_condition(cluster, SI, namespace, name, "True", "ReconcileSuccess", "Synced")
+
+    # A larger max: an update on the cloud (Fabric checks the endpoint's room first).
+    patch(cluster, SI, namespace, name, {"spec": {"resource": {"max": 3}}})
+    updating = in_phase(cluster, namespace, name, "Updating", plural=SI)
+    check(SI, "updating", updating, on_its_way(updating))
+    resized = with_condition(cluster, SI, namespace, name, "True", "Available")
+    check(SI, "resized", resized, Health("Healthy", "service is running"), save=False)
+
+    instance_id = resized["status"]["instanceId"]
+    deleting = delete(cluster, SI, namespace, name)
+    assert deleting["metadata"]["deletionTimestamp"]
+    check(SI, "deleting", deleting, Health("Progressing", "Pending deletion"))
+    wait_for(lambda: gone(cluster, SI, namespace, name), 30, f"{name} deleted")
+    assert cloud(emulator, fabric, instance_id) is None
+
+
+def test_serviceinstance_failed(
+    cluster: Cluster, emulator: Emulator, namespace: str, fabric: str
+) -> None:
+    """The model cannot be loaded: phase Failed, and Fabric's error_code and error_msg."""
+    name = "cannot-load"
+    ep = endpoint(emulator, fabric, 4)
+    create(cluster, SI, service_instance(namespace, name, ep, 1, model="emulator-fail"))
+    failed = with_condition(cluster, SI, namespace, name, "False", "DeployFailed")
+    st = failed["status"]
+    assert st["phase"] == "Failed" and st["cloudStatus"] == "FAILED", st
+    assert st["message"].startswith("common.00000500: "), st
+    check(SI, "failed", failed, Health("Degraded", f"DeployFailed: {st['message']}"))
+
+
+def test_serviceinstance_waiting_for_endpoint_capacity(
+    cluster: Cluster, emulator: Emulator, namespace: str, fabric: str
+) -> None:
+    """Other instances hold the endpoint's units: Degraded with the numbers (a person frees
+    room or asks for less), then Healthy once room frees, with nothing done to this one."""
+    ep = endpoint(emulator, fabric, 4)
+    create(cluster, SI, service_instance(namespace, "holder", ep, 3))
+    with_condition(cluster, SI, namespace, "holder", "True", "Available")
+    create(cluster, SI, service_instance(namespace, "waiting", ep, 2))
+    waiting = with_condition(cluster, SI, namespace, "waiting", "False", "EndpointCapacityExceeded")
+    synced = conditions(waiting)["Synced"]
+    assert synced["reason"] == "EndpointCapacityExceeded", synced
+    assert "room for 1 of its 4 units" in synced["message"], synced
+    check(SI, "capacity-exceeded", waiting, degraded_by(conditions(waiting)["Ready"]))
+
+    patch(cluster, SI, namespace, "holder", {"spec": {"resource": {"max": 2}}})
+    deployed = with_condition(cluster, SI, namespace, "waiting", "True", "Available")
+    check(SI, "room-freed", deployed, Health("Healthy", "service is running"), save=False)
+
+
+def test_serviceinstance_observing_what_does_not_exist(
+    cluster: Cluster, namespace: str, fabric: str
+) -> None:
+    name = "observed"
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ServiceInstance",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "providerConfigRef": {"name": "fabric"},
+            "managementPolicy": "Observe",
+            "instanceId": "absent",
+        },
+    }
+    create(cluster, SI, body)
+    missing = with_condition(cluster, SI, namespace, name, "False", "ExternalNotFound")
+    check(SI, "observed-not-found", missing, degraded_by(conditions(missing)["Ready"]))
 
 
 # -- ProviderConfig and ClusterProviderConfig -------------------------------------------------

@@ -27,6 +27,8 @@ from tests.argocd_health import (
 )
 
 ARGOCD = ROOT / "deploy" / "argocd"
+# The kinds whose status is cloudinfer's ManagedStatus: one health script between them.
+MANAGED_KINDS = ("InferenceService", "ServiceInstance")
 ALL_CASES = [
     pytest.param(kind, path, expected, id=f"{kind}/{path.stem}")
     for kind in KINDS
@@ -61,8 +63,8 @@ def test_statuses_covered(kind: str) -> None:
     """Each script's answers are all exercised by real objects."""
     seen = {expected.status for _, expected in cases(kind)}
     wanted = {"Healthy", "Progressing", "Degraded"}
-    if kind == "InferenceService":
-        wanted.add("Suspended")
+    if kind in MANAGED_KINDS:
+        wanted.add("Suspended")  # paused (and an InferenceService stopped as asked)
     assert wanted <= seen
 
 
@@ -77,6 +79,15 @@ def test_scripts_keep_to_the_sandbox(kind: str) -> None:
 
 def test_provider_configs_share_one_script() -> None:
     assert script("ProviderConfig") == script("ClusterProviderConfig")
+
+
+def test_managed_kinds_share_one_script() -> None:
+    """One script for every kind with cloudinfer's managed status (Argo CD wants a file per
+    kind): a fix to one cannot miss another. ServiceInstance has no spec.stopped, which only
+    the InferenceService-stopped branch reads (nil there: never taken)."""
+    first, *others = MANAGED_KINDS
+    for kind in others:
+        assert script(kind) == script(first), f"{kind}/health.lua differs from {first}'s"
 
 
 SANDBOX_PROBES = [

@@ -1,5 +1,6 @@
--- Health of a cloudinfer managed resource: InferenceService, and unchanged any other kind
--- whose status is cloudinfer's ManagedStatus (conditions Ready and Synced, observedGeneration,
+-- Health of a cloudinfer managed resource: InferenceService and ServiceInstance (one script,
+-- the same file in both folders, kept equal by a test), and unchanged any other kind whose
+-- status is cloudinfer's ManagedStatus (conditions Ready and Synced, observedGeneration,
 -- failedGeneration/failedRetry, phase, progress). Who writes what and why:
 -- https://github.com/cloudinfer/cloudinfer/blob/main/operator/cloudinfer/reconcile/managed.py
 --
@@ -110,16 +111,19 @@ local retrying = {
 }
 -- Any other Synced=False reason waits for a person: a name taken on the cloud, credentials
 -- or a permission refused, a provider config missing or not allowing this namespace, a
--- referenced Secret or key missing, a connection Secret that is not ours, a changed account.
--- Some are retried slowly, none clears by itself.
+-- referenced Secret or key missing, a connection Secret that is not ours, a changed account,
+-- an inference endpoint missing or without room (EndpointCapacityExceeded, with the numbers:
+-- other instances must shrink or go, or this one ask for less). Some are retried slowly,
+-- none clears by itself.
 if synced ~= nil and synced.status == "False" and not retrying[synced.reason] then
   hs.status = "Degraded"
   hs.message = describe(synced)
   return hs
 end
 
--- The cloud reports the deployment failed (an image pull, a model download): Degraded until
--- a new spec is applied to it (Ready then says Updating).
+-- The cloud reports the deployment failed (an image pull, a model download or load; the
+-- message is the cloud's, e.g. Fabric's "error_code: error_msg"): Degraded until a new spec is
+-- applied to it (Ready then says Updating).
 if ready ~= nil and ready.reason == "DeployFailed" then
   hs.status = "Degraded"
   hs.message = describe(ready)
@@ -153,6 +157,8 @@ if ready ~= nil and ready.status == "True" then
   return hs
 end
 
+-- spec.stopped is InferenceService's: on a kind without it (ServiceInstance; Fabric has no
+-- stop) this never holds.
 if spec.stopped == true and status.phase == "Stopped" then
   hs.status = "Suspended"
   hs.message = detail or "stopped as requested"
