@@ -36,13 +36,14 @@ from cloudinfer.clouds.huawei.fabric import (
     endpoints_endpoint,
     instances_endpoint,
 )
-from cloudinfer.clouds.huawei.fabric.client import LIST_PASSES, USER_AGENT
+from cloudinfer.clouds.huawei.fabric.client import LIST_PASSES
 from cloudinfer.clouds.huawei.fabric.models import epoch_ms
 from cloudinfer.clouds.huawei.fabric_errors import (
     CAPACITY_EXCEEDED,
     TABLE,
     capacity_exceeded,
 )
+from cloudinfer.clouds.huawei.requests import USER_AGENT
 from cloudinfer.clouds.retry import RetryPolicy
 from cloudinfer.credentials import Credentials
 from tests.unit.clouds.huawei import sdk

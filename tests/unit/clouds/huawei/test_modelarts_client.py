@@ -22,7 +22,7 @@ from cloudinfer.clouds.huawei.modelarts import (
     ServiceConfig,
     default_endpoint,
 )
-from cloudinfer.clouds.huawei.modelarts.client import USER_AGENT
+from cloudinfer.clouds.huawei.requests import USER_AGENT
 from cloudinfer.clouds.retry import RetryPolicy
 from cloudinfer.credentials import Credentials
 from tests.unit.clouds.huawei import sdk

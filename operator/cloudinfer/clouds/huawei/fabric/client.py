@@ -30,16 +30,12 @@ Rules of the API kept here rather than left to callers:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
 
-from cloudinfer import __version__
 from cloudinfer.clouds import errors
-from cloudinfer.clouds.huawei import signer
 from cloudinfer.clouds.huawei.fabric.models import (
     EndpointPage,
     FabricEndpoint,
@@ -48,6 +44,12 @@ from cloudinfer.clouds.huawei.fabric.models import (
 )
 from cloudinfer.clouds.huawei.fabric_errors import TABLE
 from cloudinfer.clouds.huawei.fabric_errors import classify as _classify
+from cloudinfer.clouds.huawei.requests import (
+    HuaweiRequest,
+    RequestSigner,
+    json_body,
+    segment,
+)
 from cloudinfer.clouds.ratelimit import RateLimiter
 from cloudinfer.clouds.retry import RetryPolicy
 from cloudinfer.clouds.transport import CloudRequest, Transport
@@ -58,7 +60,6 @@ PAGE_SIZE = 100  # ListServicesInstances' largest `limit`
 MAX_PAGE_SIZE = 100
 MAX_OFFSET = 1_000_000_000
 ENDPOINT_PAGE_SIZE = 100
-USER_AGENT = f"cloudinfer/{__version__}"
 # Full listings retried from scratch before ListingInconsistent is raised.
 LIST_PASSES = 3
 
@@ -108,27 +109,11 @@ class ListingInconsistent(errors.ServerError):
     no complete listing could be assembled. Transient: the listing is tried again later."""
 
 
-class FabricRequest(CloudRequest):
-    """A request whose query goes on the wire as the Huawei gateway verifies it: the
-    canonical query (sorted pairs, `quote(..., safe="~")`), not form encoding."""
-
-    def encoded_query(self) -> str:
-        return signer.canonical_query(self.query)
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")  # as the SDK substitutes path parameters
-
-
 def _id(kind: str, value: str) -> str:
     """An id to put in a path: an empty one would address the collection."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"a {kind} id is required")
-    return _segment(value)
-
-
-def _json(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return segment(value)
 
 
 def _page_bounds(offset: int, limit: int, largest: int) -> None:
@@ -163,7 +148,7 @@ class FabricClient:
         hosts: they are one account."""
         self.region = region
         self.project_id = project_id or None
-        self._credentials = credentials
+        self._sign = RequestSigner(credentials, self.project_id)
         limiter = limiter or RateLimiter(10, 20)
         self._http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self.instances = Transport(
@@ -191,7 +176,7 @@ class FabricClient:
         return (
             f"FabricClient(region={self.region!r}, project_id={self.project_id!r}, "
             f"instances={self.instances.base_url!r}, endpoints={self.endpoints.base_url!r}, "
-            f"auth={self._credentials.kind!r})"
+            f"auth={self._sign.credentials.kind!r})"
         )
 
     async def aclose(self) -> None:
@@ -199,20 +184,7 @@ class FabricClient:
 
     def set_credentials(self, credentials: Credentials) -> None:
         """Use rotated credentials from the next request on."""
-        self._credentials = credentials
-
-    def _sign(self, request: CloudRequest, host: str) -> dict[str, str]:
-        signed = signer.authenticate(
-            request.method,
-            host,
-            request.path,
-            request.query,
-            request.body,
-            self._credentials,
-            project_id=self.project_id,
-            headers={"User-Agent": USER_AGENT},
-        )
-        return signed.headers
+        self._sign.rotate(credentials)
 
     @staticmethod
     def _instances_path(workspace_id: str, instance_id: str | None = None) -> str:
@@ -235,8 +207,8 @@ class FabricClient:
         body: Any = None,
         idempotent: bool = False,
     ) -> dict[str, Any]:
-        raw = _json(body) if body is not None else None
-        request = FabricRequest(operation, method, path, dict(query or {}), raw, idempotent)
+        raw = json_body(body) if body is not None else None
+        request = HuaweiRequest(operation, method, path, dict(query or {}), raw, idempotent)
         return await transport.call(request)
 
     # -- service instances ---------------------------------------------------------------

@@ -20,16 +20,12 @@ Two rules of the API are kept here rather than left to callers:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
 
-from cloudinfer import __version__
 from cloudinfer.clouds import errors
-from cloudinfer.clouds.huawei import signer
 from cloudinfer.clouds.huawei.modelarts.models import (
     EventPage,
     ModelArtsService,
@@ -38,6 +34,12 @@ from cloudinfer.clouds.huawei.modelarts.models import (
 )
 from cloudinfer.clouds.huawei.modelarts_errors import TABLE
 from cloudinfer.clouds.huawei.modelarts_errors import classify as _classify
+from cloudinfer.clouds.huawei.requests import (
+    HuaweiRequest,
+    RequestSigner,
+    json_body,
+    segment,
+)
 from cloudinfer.clouds.ratelimit import RateLimiter
 from cloudinfer.clouds.retry import RetryPolicy
 from cloudinfer.clouds.transport import CloudRequest, Transport
@@ -46,7 +48,6 @@ from cloudinfer.credentials import Credentials
 CLOUD = "huawei-modelarts"
 PAGE_SIZE = 1000  # the API's default `limit` (no maximum is documented)
 EVENT_PAGE_SIZE = 1000
-USER_AGENT = f"cloudinfer/{__version__}"
 
 # ListServices query filters (besides offset, limit, sort_by, order).
 LIST_FILTERS = frozenset(
@@ -88,18 +89,6 @@ def classify(request: CloudRequest, response: httpx.Response) -> errors.CloudErr
     return _classify(request, response)
 
 
-class ModelArtsRequest(CloudRequest):
-    """A request whose query goes on the wire as the Huawei gateway verifies it: the
-    canonical query (sorted pairs, `quote(..., safe="~")`), not form encoding."""
-
-    def encoded_query(self) -> str:
-        return signer.canonical_query(self.query)
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")  # as the SDK substitutes path parameters
-
-
 def _service_id(service_id: str) -> str:
     """A single service id, safe to put in a path: DeleteService would read a comma as a
     list of services, and an empty id would address the collection."""
@@ -108,10 +97,6 @@ def _service_id(service_id: str) -> str:
     if "," in service_id:
         raise ValueError(f"one service id expected, got a list: {service_id!r}")
     return service_id
-
-
-def _json(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 class ModelArtsClient:
@@ -130,7 +115,7 @@ class ModelArtsClient:
             raise ValueError("ModelArts needs a project id")
         self.region = region
         self.project_id = project_id
-        self._credentials = credentials
+        self._sign = RequestSigner(credentials, self.project_id)
         self.transport = Transport(
             CLOUD,
             endpoint or default_endpoint(region),
@@ -145,7 +130,7 @@ class ModelArtsClient:
     def __repr__(self) -> str:
         return (
             f"ModelArtsClient(region={self.region!r}, project_id={self.project_id!r}, "
-            f"endpoint={self.transport.base_url!r}, auth={self._credentials.kind!r})"
+            f"endpoint={self.transport.base_url!r}, auth={self._sign.credentials.kind!r})"
         )
 
     async def aclose(self) -> None:
@@ -153,26 +138,13 @@ class ModelArtsClient:
 
     def set_credentials(self, credentials: Credentials) -> None:
         """Use rotated credentials from the next request on."""
-        self._credentials = credentials
-
-    def _sign(self, request: CloudRequest, host: str) -> dict[str, str]:
-        signed = signer.authenticate(
-            request.method,
-            host,
-            request.path,
-            request.query,
-            request.body,
-            self._credentials,
-            project_id=self.project_id,
-            headers={"User-Agent": USER_AGENT},
-        )
-        return signed.headers
+        self._sign.rotate(credentials)
 
     def _path(self, service_id: str | None = None, suffix: str = "") -> str:
-        base = f"/v1/{_segment(self.project_id)}/services"
+        base = f"/v1/{segment(self.project_id)}/services"
         if service_id is None:
             return base
-        return f"{base}/{_segment(_service_id(service_id))}{suffix}"
+        return f"{base}/{segment(_service_id(service_id))}{suffix}"
 
     async def _call(
         self,
@@ -184,8 +156,8 @@ class ModelArtsClient:
         body: Any = None,
         idempotent: bool = False,
     ) -> dict[str, Any]:
-        raw = _json(body) if body is not None else None
-        request = ModelArtsRequest(operation, method, path, dict(query or {}), raw, idempotent)
+        raw = json_body(body) if body is not None else None
+        request = HuaweiRequest(operation, method, path, dict(query or {}), raw, idempotent)
         return await self.transport.call(request)
 
     # -- operations ----------------------------------------------------------------------
