@@ -1,4 +1,5 @@
-"""Scale benchmark: N InferenceServices on PAI-EAS (or Huawei ModelArts) against the emulator.
+"""Scale benchmark: N InferenceServices on PAI-EAS (or Huawei ModelArts), or N ServiceInstances
+on Huawei DataArts Fabric, against the emulator.
 
 On a fresh local control plane, the emulator and the operator (a separate process), it records:
   1. floor: a bare client (no operator) doing the creates and status writes the operator does,
@@ -18,12 +19,21 @@ which the API server does not count. The API server makes requests to itself (a 
 and they are subtracted or set apart.
 
 `--cloud` picks the cloud (default eas, PAI-EAS; modelarts: Huawei ModelArts, server-named by
-the service id the cloud returns). Only what differs between them is per cloud (`Cloud`): the
-objects applied, the floor's writes shaped like the operator's, the names of the calls, how
-the cloud's services are listed and what one listing pass costs. Everything measured is the same.
+the service id the cloud returns; fabric: ServiceInstances on Huawei DataArts Fabric, server-named
+by the instance id, on inference endpoints the benchmark seeds in the emulator). Only what
+differs between them is per cloud (`Cloud`): the kind and the objects applied, the floor's
+writes shaped like the operator's, the names of the calls, how the cloud's services are listed
+and what one listing pass costs. Everything measured is the same.
+
+Fabric: an inference endpoint holds at most 1,000 units, so the N instances (max 1 each) are
+spread round-robin over ceil(N / 1000) endpoints of 1,000 units; the latency samples deploy on
+an endpoint of their own, so the burst's endpoints start empty. The operator
+checks an endpoint's capacity before each deploy (ShowEndpoint, a listing of the endpoint's
+instances, a ShowServiceInstanceDetail of each one changed since it last looked), so the report
+adds what those checks cost in the burst.
 
 Writes a Markdown report (with the command that produced it) to bench/results/scale-<N>.md
-(EAS) or bench/results/modelarts-<N>.md.
+(EAS), bench/results/modelarts-<N>.md or bench/results/fabric-<N>.md.
 Every wait is bounded so that `make bench-scale BENCH_ARGS="--services 10000"` ends within
 about 30 minutes on 2 cores, even when the operator misses its targets.
 """
@@ -36,6 +46,7 @@ import json
 import math
 import os
 import platform
+import re
 import shlex
 import shutil
 import ssl
@@ -69,7 +80,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # The user-facing contract (README), spelled out rather than imported: the benchmark drives
 # the cluster as a user would, whatever the operator's internals look like.
-GROUP, VERSION, PLURAL = "cloudinfer.io", "v1alpha1", "inferenceservices"
+GROUP, VERSION = "cloudinfer.io", "v1alpha1"
 FINALIZER = "cloudinfer.io/finalizer"
 EXTERNAL_NAME = "cloudinfer.io/external-name"
 CREATE_PENDING = "cloudinfer.io/create-pending"
@@ -216,42 +227,161 @@ def modelarts_owner(service: dict[str, Any]) -> str | None:
     return str(owner) if owner is not None else None
 
 
+# Huawei DataArts Fabric: ServiceInstances, server-named by the instance id (as ModelArts), on
+# inference endpoints the benchmark seeds; the owner marker is a suffix of the description.
+
+FABRIC_WORKSPACE = "ws-bench"
+FABRIC_SPEC_CODE = "mu.llama3.8b"
+FABRIC_ENDPOINT_MAX = 1000  # the largest an endpoint may be (`reserved_resource.mu.max`)
+FABRIC_LATENCY_ENDPOINT = "bench-ep-latency"
+FABRIC_MARKER = re.compile(r"\[cloudinfer-uid: ([0-9a-fA-F-]{1,64}) ns: [a-z0-9-]{1,63}\]$")
+
+
+def fabric_endpoints(services: int) -> list[str]:
+    """The burst's endpoints: ceil(services / 1000), each holding at most 1,000 units."""
+    return [f"bench-ep-{j}" for j in range(max(1, math.ceil(services / FABRIC_ENDPOINT_MAX)))]
+
+
+def fabric_endpoint(name: str, services: int) -> str:
+    """svc-<i> deploys on endpoint i mod k (round-robin, so every endpoint fills as the
+    burst goes); the latency samples on an endpoint of their own."""
+    if name.startswith("svc-"):
+        endpoints = fabric_endpoints(services)
+        return endpoints[int(name.removeprefix("svc-")) % len(endpoints)]
+    return FABRIC_LATENCY_ENDPOINT
+
+
+def fabric_spec(name: str, services: int) -> dict[str, Any]:
+    return {
+        "endpointId": fabric_endpoint(name, services),
+        "source": {"id": "bench-model", "versionId": "v1"},
+        "resource": {"min": 1, "max": 1, "specCode": FABRIC_SPEC_CODE},
+    }
+
+
+def fabric_seed(emulator: CloudCalls, services: int, latency: int) -> str:
+    """The inference endpoints (the emulator's admin API); what was seeded, in words."""
+    endpoints = fabric_endpoints(services)
+    for endpoint_id in endpoints:
+        emulator.put_fabric_endpoint(endpoint_id, FABRIC_WORKSPACE, FABRIC_ENDPOINT_MAX)
+    emulator.put_fabric_endpoint(FABRIC_LATENCY_ENDPOINT, FABRIC_WORKSPACE, max(1, latency))
+    per = math.ceil(services / len(endpoints))
+    return (
+        f"workspace {FABRIC_WORKSPACE}: the burst's {services} instances (resource min 1, max 1, "
+        f"{FABRIC_SPEC_CODE}) round-robin on {len(endpoints)} inference endpoint(s) of "
+        f"{FABRIC_ENDPOINT_MAX} units (up to {per} on each); the {latency} latency samples on "
+        f"an endpoint of their own ({max(1, latency)} units)"
+    )
+
+
+def fabric_floor_writes(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One instance's two metadata patches (finalizer and create-pending marker; then the id)
+    and its status writes (Pending with the id, Running with the address and resources),
+    shaped like the operator's."""
+    instance_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    metadata: list[dict[str, Any]] = [
+        {
+            "metadata": {
+                "finalizers": [FINALIZER],
+                "annotations": {CREATE_PENDING: f"{uuid.uuid4()} {now}"},
+            }
+        },
+        {"metadata": {"annotations": {EXTERNAL_NAME: instance_id, CREATE_PENDING: None}}},
+    ]
+    address = (
+        f"https://fabric-ep.cn-north-4.myhuaweicloud.com/v1/workspaces/{FABRIC_WORKSPACE}"
+        f"/services/instances/{instance_id}/invocations"
+    )
+    statuses = [
+        {
+            "observedGeneration": 1,
+            "instanceName": name,
+            "instanceId": instance_id,
+            "phase": "Pending",
+            "cloudStatus": "PENDING",
+            "message": "instance is pending",
+            "conditions": conditions_of(False, "Creating", "instance is pending"),
+        },
+        {
+            "phase": "Running",
+            "cloudStatus": "RUNNING",
+            "progress": 100,
+            "url": address,
+            "endpoints": {"public": address},
+            "instances": {"min": 1, "max": 1},
+            "appliedConfig": "0123456789abcdef@2026-01-01T00:00:00.000Z",
+            "message": "instance is running",
+            "conditions": conditions_of(True, "Available", "instance is running"),
+        },
+    ]
+    return metadata, statuses
+
+
+def fabric_owner(instance: dict[str, Any]) -> str | None:
+    found = FABRIC_MARKER.search(str(instance.get("description") or ""))
+    return found.group(1) if found else None
+
+
 @dataclass(frozen=True)
 class Cloud:
     """What differs between the clouds the benchmark drives."""
 
     key: str  # --cloud
     title: str  # in the report
+    kind: str  # the resource kind the benchmark applies
+    plural: str  # its resource (plural) name
     provider: dict[str, Any]  # ProviderConfig spec, less endpoint, credentials and tuning
-    block: str  # the InferenceService spec block
-    spec: dict[str, Any]  # what is in it
+    spec: Callable[[str, int], dict[str, Any]]  # by name and burst size, less providerConfigRef
     floor_writes: Callable[[str], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
     floor_text: str  # the floor's writes per service, in words
+    create: str  # the call creating one service
     describe: str  # the call reading one service
-    page_size: int  # ListServices page the operator asks for
+    lister: str  # the call listing services (one page)
+    page_size: int  # listing page the operator asks for
     mark_probe: bool  # one more call before a listing pass (where changes-only listings start)
     services_path: str  # the emulator's admin listing of every service
     owner: Callable[[dict[str, Any]], str | None]  # the owner marker (a CR uid) on a service
     status_field: str  # a service's status in that listing
     results_prefix: str  # bench/results/<prefix>-<N>.md
+    # Each page starts on the previous page's last record (Fabric's record-offset paging).
+    page_overlap: int = 0
+    # The call reading a capacity before each create (Fabric: ShowEndpoint), if any.
+    capacity: str | None = None
+    # Seeds the emulator before anything runs (burst size, latency samples); says what, in words.
+    seed: Callable[[CloudCalls, int, int], str] | None = None
+
+    def pages(self, services: int) -> int:
+        """Listing pages (no probe) one full listing of `services` takes."""
+        if not self.page_overlap:
+            return math.ceil(services / self.page_size)
+        step = self.page_size - self.page_overlap
+        return 1 + math.ceil(max(0, services - self.page_size) / step)
 
     def listing_pass(self, services: int) -> int:
-        """ListServices calls one full listing of `services` takes."""
-        return math.ceil(services / self.page_size) + (1 if self.mark_probe else 0)
+        """Listing calls one full listing of `services` takes."""
+        return self.pages(services) + (1 if self.mark_probe else 0)
 
     def listing_text(self) -> str:
+        if self.page_overlap:
+            return f"pages of {self.page_size}, each starting on the previous page's last"
         return "pages + mark probe" if self.mark_probe else "pages"
 
 
 EAS = Cloud(
     key="eas",
     title="PAI-EAS",
+    kind="InferenceService",
+    plural="inferenceservices",
     provider={"cloud": "alibaba-eas", "region": "cn-shanghai"},
-    block="eas",
-    spec={"processor": "tensorflow_cpu", "instances": 1, "cpu": 1, "memory": 1000},
+    spec=lambda _name, _services: {
+        "eas": {"processor": "tensorflow_cpu", "instances": 1, "cpu": 1, "memory": 1000}
+    },
     floor_writes=eas_floor_writes,
     floor_text="1 metadata patch (finalizer, annotation) and 3 status merge-patches",
+    create="CreateService",
     describe="DescribeService",
+    lister="ListServices",
     page_size=100,  # EAS's maximum
     mark_probe=True,
     services_path="/eas/services",
@@ -262,28 +392,33 @@ EAS = Cloud(
 MODELARTS = Cloud(
     key="modelarts",
     title="Huawei ModelArts",
+    kind="InferenceService",
+    plural="inferenceservices",
     provider={
         "cloud": "huawei-modelarts",
         "region": "cn-north-4",
         "projectId": "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d",
     },
-    block="modelarts",
-    spec={
-        "models": [
-            {
-                "modelId": "bench-model",
-                "specification": "modelarts.vm.cpu.2u",
-                "instanceCount": 1,
-                "weight": 100,
-            }
-        ]
+    spec=lambda _name, _services: {
+        "modelarts": {
+            "models": [
+                {
+                    "modelId": "bench-model",
+                    "specification": "modelarts.vm.cpu.2u",
+                    "instanceCount": 1,
+                    "weight": 100,
+                }
+            ]
+        }
     },
     floor_writes=modelarts_floor_writes,
     floor_text=(
         "2 metadata patches (finalizer and create-pending marker; then the service id) and "
         "2 status merge-patches"
     ),
+    create="CreateService",
     describe="ShowService",
+    lister="ListServices",
     page_size=1000,  # the API's default `limit`
     mark_probe=False,
     services_path="/modelarts/services",
@@ -291,15 +426,46 @@ MODELARTS = Cloud(
     status_field="status",
     results_prefix="modelarts",
 )
-CLOUDS = {c.key: c for c in (EAS, MODELARTS)}
+FABRIC = Cloud(
+    key="fabric",
+    title="Huawei DataArts Fabric",
+    kind="ServiceInstance",
+    plural="serviceinstances",
+    provider={
+        "cloud": "huawei-fabric",
+        "region": "cn-north-4",
+        "projectId": "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d",
+        "workspaceId": FABRIC_WORKSPACE,
+    },
+    spec=fabric_spec,
+    floor_writes=fabric_floor_writes,
+    floor_text=(
+        "2 metadata patches (finalizer and create-pending marker; then the instance id) and "
+        "2 status merge-patches"
+    ),
+    create="DeployServiceInstance",
+    describe="ShowServiceInstanceDetail",
+    lister="ListServicesInstances",
+    page_size=100,  # ListServicesInstances' largest `limit`
+    mark_probe=False,
+    services_path=f"/fabric/instances?workspace={FABRIC_WORKSPACE}",
+    owner=fabric_owner,
+    status_field="status",
+    results_prefix="fabric",
+    page_overlap=1,
+    capacity="ShowEndpoint",
+    seed=fabric_seed,
+)
+CLOUDS = {c.key: c for c in (EAS, MODELARTS, FABRIC)}
 
 
-def isvc(name: str, namespace: str, cloud: Cloud) -> dict[str, Any]:
+def manifest(name: str, namespace: str, cloud: Cloud, services: int) -> dict[str, Any]:
+    """One resource of the cloud's kind, as a user would apply it."""
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "InferenceService",
+        "kind": cloud.kind,
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"providerConfigRef": {"name": PROVIDER}, cloud.block: dict(cloud.spec)},
+        "spec": {"providerConfigRef": {"name": PROVIDER}, **cloud.spec(name, services)},
     }
 
 
@@ -398,36 +564,80 @@ class CloudCalls:
         services: list[dict[str, Any]] = self._http.get(path).raise_for_status().json()
         return services
 
+    def put_fabric_endpoint(self, endpoint_id: str, workspace: str, units: int) -> None:
+        """A running DataArts Fabric inference endpoint of `units` at most (admin API)."""
+        body = {"workspace": workspace, "spec_code": FABRIC_SPEC_CODE, "max": units}
+        self._http.put(f"/fabric/endpoints/{endpoint_id}", json=body).raise_for_status()
+
     def close(self) -> None:
         self._http.close()
 
 
-def burst_timeline(calls: list[dict[str, Any]], wall: float, ready_after: list[float]) -> list[str]:
-    """Per tenth of the burst: creates and listing pages sent, services turned Ready."""
+def burst_timeline(
+    calls: list[dict[str, Any]], wall: float, ready_after: list[float], cloud: Cloud
+) -> list[str]:
+    """Per tenth of the burst: creates and listing pages sent (and, where the cloud has them,
+    capacity reads and reads of one service), services turned Ready."""
     end = max([*ready_after, *(float(c["time"]) - wall for c in calls), 1.0])
     width = max(1.0, end / 10)
     slices = int(end // width) + 1
-    creates, pages, ready = [0] * slices, [0] * slices, [0] * slices
+    ops = [cloud.create, cloud.lister]
+    if cloud.capacity:
+        ops += [cloud.capacity, cloud.describe]
+    counts = {op: [0] * slices for op in ops}
+    ready = [0] * slices
     for call in calls:
         at = min(slices - 1, max(0, int((float(call["time"]) - wall) // width)))
-        if call["operation"] == "CreateService":
-            creates[at] += 1
-        elif call["operation"] == "ListServices":
-            pages[at] += 1
+        if call["operation"] in counts:
+            counts[call["operation"]][at] += 1
     for after in ready_after:
         ready[min(slices - 1, int(after // width))] += 1
     lines = [
-        "| seconds | CreateService | ListServices | turned Ready | Ready so far |",
-        "|---|---:|---:|---:|---:|",
+        f"| seconds | {' | '.join(ops)} | turned Ready | Ready so far |",
+        f"|---|{'---:|' * len(ops)}---:|---:|",
     ]
     so_far = 0
     for i in range(slices):
         so_far += ready[i]
-        lines.append(
-            f"| {i * width:.0f}-{(i + 1) * width:.0f} | {creates[i]} | {pages[i]} | "
-            f"{ready[i]} | {so_far} |"
-        )
+        sent = " | ".join(str(counts[op][i]) for op in ops)
+        lines.append(f"| {i * width:.0f}-{(i + 1) * width:.0f} | {sent} | {ready[i]} | {so_far} |")
     return lines
+
+
+@dataclass
+class CapacityCost:
+    """What the capacity checks before each create cost in the burst, reconstructed from the
+    call log: each capacity read (e.g. ShowEndpoint, target: the endpoint) starts one check;
+    the listing that follows covers the instances deployed on that endpoint before it."""
+
+    checks: int
+    deploys: int
+    listed: list[int]  # per check: instances on its endpoint deployed before it
+    pages: int  # listing pages those listings take (at least: no retried pass)
+    lister: int  # listing calls in the burst, the observer's included
+    describes: int  # reads of one instance in the burst, the services' own included
+
+
+def capacity_cost(
+    calls: list[dict[str, Any]], cloud: Cloud, endpoint_of: Callable[[str], str]
+) -> CapacityCost:
+    ordered = sorted(calls, key=lambda c: float(c["time"]))
+    on_endpoint: Counter[str] = Counter()
+    listed: list[int] = []
+    ops = by_operation(ordered)
+    for call in ordered:
+        if call["operation"] == cloud.capacity and int(call["status"]) < 300:
+            listed.append(on_endpoint[str(call["target"])])
+        elif call["operation"] == cloud.create and int(call["status"]) < 300:
+            on_endpoint[endpoint_of(str(call["target"]))] += 1
+    return CapacityCost(
+        checks=len(listed),
+        deploys=sum(on_endpoint.values()),
+        listed=listed,
+        pages=sum(cloud.pages(n) for n in listed),
+        lister=ops[cloud.lister],
+        describes=ops[cloud.describe],
+    )
 
 
 def by_operation(calls: list[dict[str, Any]]) -> Counter[str]:
@@ -511,12 +721,12 @@ def thirds(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
 
 
 class ReadyTracker(threading.Thread):
-    """When each InferenceService of a namespace first turned Ready, from one watch resumed
+    """When each resource of a namespace first turned Ready, from one watch resumed
     by resourceVersion (a LIST only at the start and after a 410), never by polling."""
 
-    def __init__(self, custom: Any, namespace: str) -> None:
+    def __init__(self, custom: Any, namespace: str, plural: str) -> None:
         super().__init__(daemon=True)
-        self.custom, self.namespace = custom, namespace
+        self.custom, self.namespace, self.plural = custom, namespace, plural
         self.ready_at: dict[str, float] = {}
         self._order: list[str] = []  # names in the order they turned Ready
         self._cond = threading.Condition()
@@ -533,7 +743,9 @@ class ReadyTracker(threading.Thread):
                 self._cond.notify_all()
 
     def _list(self) -> str:
-        listing = self.custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
+        listing = self.custom.list_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, self.plural
+        )
         for obj in listing["items"]:
             self._mark(obj)
         return str(listing["metadata"]["resourceVersion"])
@@ -546,7 +758,7 @@ class ReadyTracker(threading.Thread):
                     GROUP,
                     VERSION,
                     self.namespace,
-                    PLURAL,
+                    self.plural,
                     watch=True,
                     resource_version=version,
                     allow_watch_bookmarks=True,
@@ -607,13 +819,14 @@ class ReadyTracker(threading.Thread):
 class Quiet:
     reached: bool
     last_activity: float | None  # seconds after the start: last write or cloud call
-    first_listing: float | None  # seconds after the start: InferenceServices and the account listed
+    first_listing: float | None  # seconds after the start: resources and the account listed
     waited: float
 
 
 def wait_quiet(
     metrics: ApiServerMetrics,
     calls: CloudCalls,
+    cloud: Cloud,
     background: frozenset[RequestKey],
     quiet_for: float,
     limit: float,
@@ -622,10 +835,11 @@ def wait_quiet(
     """Wait until the operator has made no API-server write and no cloud call for `quiet_for`
     seconds, looking only at /metrics and the emulator's call log. Writes the API server
     makes to itself (`background`) do not count. With `until_listed`, quiet only counts once
-    InferenceServices have been listed and the cloud account too (a just-started operator
-    that has not begun yet, e.g. still filling its indexes, is not quiet)."""
+    the resources (the cloud's kind) have been listed and the cloud account too (a
+    just-started operator that has not begun yet, e.g. still filling its indexes, is not
+    quiet)."""
     start, wall_start = time.monotonic(), time.time()
-    listing = RequestKey("LIST", GROUP, PLURAL, "")
+    listing = RequestKey("LIST", GROUP, cloud.plural, "")
 
     def writes(counts: Requests) -> float:
         return total(counts, lambda k: k.verb in WRITE_VERBS and k not in background)
@@ -647,7 +861,7 @@ def wait_quiet(
             last = now - start  # known to within one poll
         if new_calls:
             last = max(last or 0.0, max(float(c["time"]) for c in new_calls) - wall_start)
-        cloud_listed = cloud_listed or any(c["operation"] == "ListServices" for c in new_calls)
+        cloud_listed = cloud_listed or any(c["operation"] == cloud.lister for c in new_calls)
         if listed is None and counts[listing] > lists_before and cloud_listed:
             listed = now - start
         if listed is not None and now - start - max(last or 0.0, listed) >= quiet_for:
@@ -658,14 +872,15 @@ def wait_quiet(
 
 @dataclass
 class CloudCount:
-    """The cloud's services at the end against the InferenceServices: one each, no more."""
+    """The cloud's services at the end against the resources: one each, no more."""
 
     services: int
     resources: int
     statuses: Counter[str]
     duplicates: int  # services beyond the first of one owner
     unowned: int  # services without an owner marker
-    missing: int  # InferenceServices without a service marked as theirs
+    missing: int  # resources without a service marked as theirs
+    kind: str = "InferenceService"
 
     @property
     def ok(self) -> bool:
@@ -675,7 +890,7 @@ class CloudCount:
 
     def text(self) -> str:
         return (
-            f"{self.services} for {self.resources} InferenceServices; {self.duplicates} "
+            f"{self.services} for {self.resources} {self.kind}s; {self.duplicates} "
             f"duplicates, {self.unowned} unowned, {self.missing} missing"
         )
 
@@ -697,10 +912,12 @@ class Window:
 class Results:
     args: argparse.Namespace
     phases: dict[str, float] = field(default_factory=dict)
+    phase_loads: dict[str, float] = field(default_factory=dict)  # 1-minute load at each end
     floor_create: float = 0.0
     floor_cleanup: float = 0.0
     idle: Window | None = None
     latencies: list[float] = field(default_factory=list)
+    latency_calls: list[dict[str, Any]] = field(default_factory=list)  # the single applies'
     burst_submit: float = 0.0
     burst: float | None = None  # None: not all Ready within the limit
     burst_ready: int = 0
@@ -725,10 +942,11 @@ class Results:
     code: str = field(default_factory=lambda: operator_code())
     restart_samples: list[Sample] = field(default_factory=list)
     cloud_end: CloudCount | None = None
+    seeded: str = ""  # what the benchmark seeded in the emulator (Fabric's endpoints), in words
 
     @property
     def services(self) -> int:
-        """Every InferenceService that exists at rest: the burst and the latency samples."""
+        """Every resource that exists at rest: the burst and the latency samples."""
         return int(self.args.services + self.args.latency_samples)
 
     @property
@@ -749,6 +967,7 @@ class Phase:
 
     def __exit__(self, *_: object) -> None:
         self.results.phases[self.name] = time.monotonic() - self.started
+        self.results.phase_loads[self.name] = os.getloadavg()[0]
 
 
 def measure(
@@ -812,9 +1031,17 @@ class Bench:
     metrics_port: int = field(default_factory=free_port)
     operator: subprocess.Popen[bytes] | None = None
 
+    @property
+    def plural(self) -> str:
+        return self.cloud.plural
+
     def create(self, name: str, namespace: str = BENCH_NS) -> None:
         self.custom.create_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, isvc(name, namespace, self.cloud)
+            GROUP,
+            VERSION,
+            namespace,
+            self.plural,
+            manifest(name, namespace, self.cloud, self.args.services),
         )
 
     def start_operator(self) -> ProcSampler:
@@ -834,27 +1061,27 @@ class Bench:
     def floor(self, names: list[str]) -> None:
         """The floor's create time (creates plus the operator's writes per service), then
         clear them away (finalizers off, one DELETECOLLECTION): the operator must see none."""
-        custom = self.custom
+        custom, plural = self.custom, self.plural
 
         def writes(name: str) -> None:
             self.create(name, FLOOR_NS)
             metadata, statuses = self.cloud.floor_writes(name)
             for patch in metadata:
-                custom.patch_namespaced_custom_object(GROUP, VERSION, FLOOR_NS, PLURAL, name, patch)
+                custom.patch_namespaced_custom_object(GROUP, VERSION, FLOOR_NS, plural, name, patch)
             for status in statuses:
                 custom.patch_namespaced_custom_object_status(
-                    GROUP, VERSION, FLOOR_NS, PLURAL, name, {"status": status}
+                    GROUP, VERSION, FLOOR_NS, plural, name, {"status": status}
                 )
 
         def release(name: str) -> None:
             custom.patch_namespaced_custom_object(
-                GROUP, VERSION, FLOOR_NS, PLURAL, name, {"metadata": {"finalizers": None}}
+                GROUP, VERSION, FLOOR_NS, plural, name, {"metadata": {"finalizers": None}}
             )
 
         self.results.floor_create = in_parallel(writes, names)
         started = time.monotonic()
         in_parallel(release, names)
-        custom.delete_collection_namespaced_custom_object(GROUP, VERSION, FLOOR_NS, PLURAL)
+        custom.delete_collection_namespaced_custom_object(GROUP, VERSION, FLOOR_NS, plural)
         self.results.floor_cleanup = time.monotonic() - started
 
     def wait_provider_ready(self, timeout: float = 60) -> None:
@@ -871,6 +1098,7 @@ class Bench:
         raise RuntimeError(f"ProviderConfig {PROVIDER} not Ready within {timeout:g} s")
 
     def latency(self, tracker: ReadyTracker) -> None:
+        wall = time.time()
         for i in range(self.args.latency_samples):
             name = f"latency-{i}"
             started = time.monotonic()
@@ -878,14 +1106,15 @@ class Bench:
             if not tracker.wait_all([name], 120, name):
                 raise RuntimeError(f"{name} not Ready within 120 s; see {self.log}")
             self.results.latencies.append(tracker.ready_at[name] - started)
+        self.results.latency_calls = self.calls.since(wall)
 
     def burst(self, tracker: ReadyTracker, sampler: ProcSampler, names: list[str]) -> None:
         results = self.results
         self.calls.clear()  # the burst's calls only (the log keeps at most 100,000)
         reconciles = self.reconciles()
         # Well past the 1.3 x floor target, yet bounded so that 10,000 services stay within
-        # 30 minutes even when the operator is far too slow.
-        results.burst_limit = max(300.0, 3 * results.floor)
+        # 30 minutes even when the operator is far too slow (--burst-limit: another bound).
+        results.burst_limit = self.args.burst_limit or max(300.0, 3 * results.floor)
 
         def burst() -> None:
             started = time.monotonic()
@@ -910,6 +1139,7 @@ class Bench:
         quiet = wait_quiet(
             self.metrics,
             self.calls,
+            self.cloud,
             background,
             self.args.transitional + 3,
             SETTLE_LIMIT_SECONDS,
@@ -918,10 +1148,10 @@ class Bench:
         self.results.settle = quiet
 
     def count_cloud(self) -> None:
-        """The cloud's services by owner against the InferenceServices (one LIST and the
-        emulator's admin listing, after every measurement)."""
+        """The cloud's services by owner against the resources (one LIST and the emulator's
+        admin listing, after every measurement)."""
         services = self.calls.services(self.cloud.services_path)
-        listing = self.custom.list_namespaced_custom_object(GROUP, VERSION, BENCH_NS, PLURAL)
+        listing = self.custom.list_namespaced_custom_object(GROUP, VERSION, BENCH_NS, self.plural)
         uids = {obj["metadata"]["uid"] for obj in listing["items"]}
         owners = Counter(self.cloud.owner(s) for s in services)
         unowned = owners.pop(None, 0)
@@ -932,6 +1162,7 @@ class Bench:
             duplicates=sum(n - 1 for n in owners.values()),
             unowned=unowned,
             missing=len(uids - set(owners)),
+            kind=self.cloud.kind,
         )
 
     def rest(self, sampler: ProcSampler | None, seconds: float) -> Window:
@@ -954,6 +1185,7 @@ class Bench:
             results.restart_quiet = wait_quiet(
                 self.metrics,
                 self.calls,
+                self.cloud,
                 background,
                 RESTART_QUIET_SECONDS,
                 RESTART_LIMIT_SECONDS,
@@ -993,6 +1225,8 @@ def run(args: argparse.Namespace, cloud: Cloud, state: Path) -> Results:
             state / "operator.log",
         )
         try:
+            if cloud.seed is not None:
+                results.seeded = cloud.seed(bench.calls, args.services, args.latency_samples)
             apply_objects(cp.kubeconfig, setup_objects(args, cloud, port))
             with Phase(results, "floor: a bare client's creates and status writes"):
                 bench.floor(names)
@@ -1003,7 +1237,7 @@ def run(args: argparse.Namespace, cloud: Cloud, state: Path) -> Results:
 
             sampler = bench.start_operator()
             results.run_started = time.monotonic()
-            tracker = ReadyTracker(bench.custom, BENCH_NS)
+            tracker = ReadyTracker(bench.custom, BENCH_NS, cloud.plural)
             tracker.start()
             bench.wait_provider_ready()
             with Phase(results, "single apply → Ready"):
@@ -1167,7 +1401,7 @@ class Report:
     def header(self) -> list[str]:
         args, r = self.args, self.results
         return [
-            f"# Scale benchmark: {self.n} InferenceServices on {self.cloud.title} (emulator)",
+            f"# Scale benchmark: {self.n} {self.cloud.kind}s on {self.cloud.title} (emulator)",
             "",
             f"- command: `{self.command}`",
             f"  (`.venv/bin/python bench/scale_bench.py {shlex.join(sys.argv[1:])}`)",
@@ -1183,6 +1417,7 @@ class Report:
             f"stable {args.stable} s; rest window {args.rest_seconds:g} s; soak "
             f"{args.soak_minutes:g} min; the benchmark's client uses {THREADS} concurrent "
             "requests",
+            *([f"- emulator seeded: {r.seeded}"] if r.seeded else []),
             "",
         ]
 
@@ -1227,8 +1462,8 @@ class Report:
                 ),
             ]
         latency_target = args.deploy_seconds + 1.5
-        describe = self.cloud.describe
-        describes, lists = self.restart_ops[describe], self.restart_ops["ListServices"]
+        describe, lister = self.cloud.describe, self.cloud.lister
+        describes, lists = self.restart_ops[describe], self.restart_ops[lister]
         rows: list[tuple[str, str, str, bool | None]] = [
             (
                 "API-server GETs per minute at rest (the API server's own subtracted)",
@@ -1256,7 +1491,7 @@ class Report:
             ),
             (f"restart: {describe} calls", str(describes), "0", describes == 0),
             (
-                "restart: ListServices calls",
+                f"restart: {lister} calls",
                 str(lists),
                 f"one listing pass = {self.pages} ({self.cloud.listing_text()})",
                 lists <= self.pages,
@@ -1284,7 +1519,7 @@ class Report:
             (
                 "cloud services at the end",
                 end.text() if end else "not counted",
-                "one per InferenceService",
+                f"one per {self.cloud.kind}",
                 end.ok if end else None,
             ),
             (
@@ -1340,7 +1575,7 @@ class Report:
             f"- {n} created on {THREADS} threads in {r.burst_submit:.1f} s; {done}",
             f"- operator CPU during the burst: {cpu_percent(burst.samples):.0f} % of a core; "
             f"reconciles: {dict(r.burst_reconciles) or 'not exported'}",
-            f"- API-server writes per service: {isvc_writes / n:.2f} on InferenceServices (the "
+            f"- API-server writes per service: {isvc_writes / n:.2f} on {self.cloud.kind}s (the "
             f"benchmark's create included), {total(burst.requests, is_cr_write) / n:.2f} with "
             "Events",
             "",
@@ -1350,13 +1585,73 @@ class Report:
             "",
             "Timeline of the burst (where the time goes):",
             "",
-            *burst_timeline(burst.calls, r.burst_wall, r.burst_ready_after),
+            *burst_timeline(burst.calls, r.burst_wall, r.burst_ready_after, self.cloud),
             "",
+            *self.capacity(),
             "API-server requests during the burst:",
             "",
             *requests_table(burst, self.idle),
             "",
         ]
+
+    def capacity(self) -> list[str]:
+        """Where the cloud checks a capacity before each create (Fabric): what those checks
+        cost in the burst."""
+        cloud, n, burst = self.cloud, self.n, self.burst
+        if cloud.capacity is None:
+            return []
+
+        def endpoint_of(name: str) -> str:
+            return str(cloud.spec(name, n).get("endpointId", ""))
+
+        cost = capacity_cost(burst.calls, cloud, endpoint_of)
+        if not cost.checks:
+            return ["Capacity checks in the burst: none seen.", ""]
+        samples = len(self.results.latencies)
+        alone = by_operation(self.results.latency_calls)
+        single = ", ".join(f"{op} {count / samples:.1f}" for op, count in sorted(alone.items()))
+        endpoints = len({endpoint_of(f"svc-{i:05d}") for i in range(n)})
+        per_endpoint = math.ceil(n / endpoints)
+        model = endpoints * sum(cloud.pages(k) for k in range(per_endpoint))
+        calls = len(burst.calls)
+        rest = cost.lister - cost.pages
+        lines = [
+            f"## Capacity checks in the burst ({cloud.capacity} before each {cloud.create})",
+            "",
+            f"- {cost.checks} capacity checks ({cloud.capacity}) for {cost.deploys} "
+            f"{cloud.create} ({cost.checks / max(1, cost.deploys):.2f} per deploy; a check "
+            "repeats when the create is tried again)",
+            f"- each check lists the endpoint's instances: {cost.pages} {cloud.lister} pages "
+            f"at least ({cloud.listing_text()}; reconstructed: instances deployed on the "
+            "endpoint before each check), "
+            f"{cost.pages / cost.checks:.1f} per check on average, "
+            f"{cloud.pages(max(cost.listed))} for the last; one check per instance with "
+            f"{per_endpoint} instances on each of {endpoints} endpoint(s) would take {model} "
+            f"(the sum of pages(k) for k < {per_endpoint}: about N²/{2 * (cloud.page_size - 1)} "
+            "per endpoint)",
+            f"- {cloud.lister} in the burst: {cost.lister}; beyond the checks' "
+            f"{cost.pages}: {rest} (the observer's listings of the workspace, passes started "
+            "anew)",
+            f"- {cloud.describe} in the burst: {cost.describes} ({cost.describes / n:.2f} per "
+            "instance): each instance's own reads, and the checks' reads of the other "
+            "instances' max (again each time their update_time moved)",
+            f"- for comparison, a single apply alone (the {samples} latency samples, one at a "
+            f"time on their own endpoint), calls per sample: {single or 'none'}",
+            f"- every cloud call of the burst: {calls} ({calls / n:.1f} per instance); at the "
+            f"ProviderConfig's {self.args.qps:g} qps they take at least "
+            f"{calls / self.args.qps:.0f} s",
+            "",
+            "The checks in order (tenths), and how many instances each listing covered:",
+            "",
+            "| checks | instances on the endpoint (mean) | listing pages per check (mean) |",
+            "|---|---:|---:|",
+        ]
+        tenth = max(1, math.ceil(cost.checks / 10))
+        for i in range(0, cost.checks, tenth):
+            part = cost.listed[i : i + tenth]
+            pages = statistics.mean(cloud.pages(k) for k in part)
+            lines.append(f"| {i + 1}-{i + len(part)} | {statistics.mean(part):.0f} | {pages:.1f} |")
+        return [*lines, ""]
 
     def at_rest(self) -> list[str]:
         args, r, rest = self.args, self.results, self.rest
@@ -1414,9 +1709,9 @@ class Report:
             else "no write or cloud call at all"
         )
         listed = (
-            f"InferenceServices and the account listed by {quiet.first_listing:.1f} s"
+            f"{self.cloud.kind}s and the account listed by {quiet.first_listing:.1f} s"
             if quiet.first_listing is not None
-            else "InferenceServices never listed"
+            else f"{self.cloud.kind}s never listed"
         )
         unquiet = "" if quiet.reached else f"; not quiet within {quiet.waited:.0f} s"
         end = r.cloud_end
@@ -1455,9 +1750,12 @@ class Report:
             "",
             "## Wall time per phase",
             "",
-            "| phase | seconds |",
-            "|---|---:|",
-            *(f"| {name} | {seconds:.0f} |" for name, seconds in r.phases.items()),
+            "| phase | seconds | load average (1 min) at its end |",
+            "|---|---:|---:|",
+            *(
+                f"| {name} | {seconds:.0f} | {r.phase_loads.get(name, float('nan')):.2f} |"
+                for name, seconds in r.phases.items()
+            ),
             "",
         ]
 
@@ -1468,9 +1766,12 @@ def main() -> int:
         "--cloud",
         choices=sorted(CLOUDS),
         default=EAS.key,
-        help="eas: PAI-EAS (default); modelarts: Huawei ModelArts",
+        help="eas: PAI-EAS (default); modelarts: Huawei ModelArts (InferenceServices); "
+        "fabric: Huawei DataArts Fabric (ServiceInstances)",
     )
-    parser.add_argument("--services", type=int, default=1000, help="InferenceServices in the burst")
+    parser.add_argument(
+        "--services", type=int, default=1000, help="resources (services) in the burst"
+    )
     parser.add_argument("--qps", type=float, default=50.0, help="ProviderConfig rateLimit.qps")
     parser.add_argument("--deploy-seconds", type=float, default=5.0, help="emulator deploy time")
     parser.add_argument("--transitional", type=int, default=5, help="poll interval, seconds")
@@ -1481,13 +1782,21 @@ def main() -> int:
     )
     parser.add_argument("--latency-samples", type=int, default=5)
     parser.add_argument(
+        "--burst-limit",
+        type=float,
+        default=0.0,
+        help="seconds the burst may take to be all Ready (default: max(300, 3 x floor))",
+    )
+    parser.add_argument(
         "--operator-arg",
         action="append",
         default=[],
         help="extra argument for `cloudinfer run` (repeatable), e.g. --operator-arg=--workers=32",
     )
     parser.add_argument(
-        "--output", help="default: bench/results/scale-<N>.md (eas), modelarts-<N>.md (modelarts)"
+        "--output",
+        help="default: bench/results/scale-<N>.md (eas), modelarts-<N>.md (modelarts), "
+        "fabric-<N>.md (fabric)",
     )
     parser.add_argument("--keep", action="store_true", help="keep logs and control-plane data")
     args = parser.parse_args()
