@@ -9,8 +9,11 @@ listing of the workspace.
 
 The capacity rule of an inference endpoint (the `max` of its instances summed may not
 exceed the endpoint's `reserved_resource.mu.max`) is checked before DeployService and
-before an update that raises `max`: the endpoint is read (ShowEndpoint), the other instances
-on it are listed and each one's `max` read (the listing has no resources). A refusal is
+before an update that raises `max`: the endpoint is read (ShowEndpoint); the instances on it
+come from the account's snapshot (plus our deploys since), and each one's `max` from what we
+sent or last read, read again only for an instance someone else changed since (the listing
+has no resources). A check between two listings can miss another's deploy: the cloud's own
+refusal then gives the same answer. A refusal is
 `EndpointCapacityExceeded` with the numbers, a wait that is checked again until the others
 shrink or go, and so is the cloud's own refusal.
 
@@ -245,9 +248,14 @@ class FabricServiceInstanceAdapter:
     ) -> None:
         """`workspace`: the one the observer lists (empty: none is listed)."""
         self.client, self.observer, self.workspace = client, observer, workspace
-        # Per endpoint, each instance's `max` as last read, by (id, update_time): a capacity
-        # check reads again (ShowServiceInstanceDetail) only the instances changed since.
-        self._max_read: dict[str, dict[tuple[str, str], int]] = {}
+        # Each instance's `max` as last known: (its update_time when read, or None when we
+        # set it ourselves, max). A capacity check reads again (ShowServiceInstanceDetail)
+        # only instances changed by someone else since.
+        self._max_of: dict[str, tuple[str | None, int]] = {}
+        # Per endpoint, our deploys no listing has shown yet: id → max.
+        self._placed: dict[str, dict[str, int]] = {}
+        # The snapshot's instances by endpoint, built once per listing.
+        self._by_endpoint: tuple[float | None, dict[str, list[ServiceInstance]]] = (None, {})
 
     def external_name(self, spec: Any, metadata_name: str) -> str:
         return external_name(spec, metadata_name)
@@ -276,6 +284,8 @@ class FabricServiceInstanceAdapter:
             return ABSENT
         if shown.status == GONE:
             return ABSENT
+        if not shown.transitional:
+            self._max_of[shown.id] = (shown.update_time, shown.resource_max or 0)
         return observation_of(shown, resource, shown=True)
 
     @staticmethod
@@ -316,25 +326,19 @@ class FabricServiceInstanceAdapter:
         limit = endpoint.mu_max
         if limit is None:
             return  # no maximum to respect
-        others, _ = await self.client.list_all_instances(workspace, endpoint_id=endpoint_id)
+        others = await self._instances_on(workspace, endpoint_id)
+        seen = {other.id for other in others}
         in_use = 0
-        known = self._max_read.get(endpoint_id, {})
-        read: dict[tuple[str, str], int] = {}
         for other in others:
             if other.id == resource.external_id or other.status in FREES_CAPACITY:
                 continue
             if owner_of(other.description)[0] == resource.uid:
                 continue  # our own, from a create whose answer was lost
-            key = (other.id, other.update_time)
-            if key in known:
-                read[key] = known[key]
-            else:
-                with contextlib.suppress(NotFound):
-                    shown = await self.client.show_instance(workspace, other.id)
-                    if shown.status not in FREES_CAPACITY:
-                        read[key] = shown.resource_max or 0
-            in_use += read.get(key, 0)
-        self._max_read[endpoint_id] = read  # only what is on the endpoint now
+            in_use += await self._max_of_instance(workspace, other)
+        placed = self._placed.setdefault(endpoint_id, {})
+        for instance_id in seen & placed.keys():
+            del placed[instance_id]  # listed now: counted above
+        in_use += sum(m for i, m in placed.items() if i != resource.external_id)
         if in_use + requested > limit:
             raise EndpointCapacityExceeded(
                 f'endpoint "{endpoint_id}" has room for {limit - in_use} of its {limit} '
@@ -343,12 +347,42 @@ class FabricServiceInstanceAdapter:
                 code="EndpointCapacityExceeded",  # ours; the cloud's is common.01000030
             )
 
+    async def _instances_on(self, workspace: str, endpoint_id: str) -> list[ServiceInstance]:
+        """The instances on an endpoint: from the account's snapshot when it lists this
+        workspace (a deploy between two listings is counted from `_placed`; the cloud's
+        own check stays the last word), else from a listing of the endpoint."""
+        if workspace != self.workspace or not self.observer.ready:
+            found, _ = await self.client.list_all_instances(workspace, endpoint_id=endpoint_id)
+            return found
+        listed_at, index = self._by_endpoint
+        if listed_at != self.observer.listed_at:
+            index = {}
+            for item in self.observer.snapshot.values():
+                index.setdefault(item.endpoint_id, []).append(item)
+            self._by_endpoint = (self.observer.listed_at, index)
+        return index.get(endpoint_id, [])
+
+    async def _max_of_instance(self, workspace: str, instance: ServiceInstance) -> int:
+        known = self._max_of.get(instance.id)
+        if known is not None and known[0] in (None, instance.update_time):
+            return known[1]
+        try:
+            shown = await self.client.show_instance(workspace, instance.id)
+        except NotFound:
+            return 0
+        if shown.status in FREES_CAPACITY:
+            return 0
+        self._max_of[shown.id] = (shown.update_time, shown.resource_max or 0)
+        return shown.resource_max or 0
+
     async def create(self, resource: ManagedResource, ctx: CallContext) -> str:
         workspace = workspace_of(resource, ctx)
         body = deploy_body(resource)
         requested = body["config"]["model_instance_config"]["resource"]["max"]
         await self._check_capacity(resource, workspace, requested)
         instance_id = await self.client.deploy_instance(workspace, body)
+        self._max_of[instance_id] = (None, requested)
+        self._placed.setdefault(body["endpoint_id"], {})[instance_id] = requested
         self.observer.invalidate(instance_id, created=True)
         return instance_id
 
@@ -376,6 +410,8 @@ class FabricServiceInstanceAdapter:
             now = int((observation.instances or {}).get("max", 0))
             if spec.resource.max > now:
                 await self._check_capacity(resource, workspace, spec.resource.max)
+        if spec.resource is not None:
+            self._max_of[resource.external_id] = (None, spec.resource.max)
         try:
             await self.client.update_instance(
                 workspace,
@@ -393,6 +429,9 @@ class FabricServiceInstanceAdapter:
         if not resource.external_id:
             return
         workspace = workspace_of(resource, ctx)
+        self._max_of.pop(resource.external_id, None)
+        for placed in self._placed.values():
+            placed.pop(resource.external_id, None)
         try:
             with contextlib.suppress(NotFound):
                 await self.client.delete_instance(workspace, resource.external_id)
