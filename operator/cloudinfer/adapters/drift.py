@@ -1,13 +1,32 @@
 """The drift algorithm, once for every adapter: compare what the spec asks for with what the
 cloud has, leaf by leaf, only over the fields the spec sets (fields the cloud adds are
-never drift)."""
+never drift). And the records that spare a comparison: a digest of what the spec asked,
+kept in status with the cloud's change stamp when it was last seen in line."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cloudinfer.adapters.base import Drift
+from cloudinfer.adapters.base import Drift, ManagedResource
+
+
+def digest(wanted: Any) -> str:
+    """16 hex digits for a JSON-able value: status records it, never the values (env
+    values may be secrets)."""
+    raw = json.dumps(wanted, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def seen_in_line(resource: ManagedResource, spec_digest: str, stamp: object | None) -> str:
+    """`status.appliedConfig` of server-listed clouds: the spec's digest (nothing under
+    Observe) @ the cloud resource's change stamp when it was seen in line (empty right after
+    our own update: its stamp is not known yet). A listing whose stamp moved on, or a spec
+    whose digest did, asks for a new look."""
+    spec_part = spec_digest if resource.manage else "observed"
+    return f"{spec_part}@{'' if stamp is None else stamp}"
 
 
 def leaves(value: Any, prefix: str = "") -> dict[str, Any]:

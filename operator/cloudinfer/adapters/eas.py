@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -25,7 +24,7 @@ from cloudinfer.adapters.base import (
     owner_labels,
     owner_of,
 )
-from cloudinfer.adapters.drift import compare
+from cloudinfer.adapters.drift import compare, digest
 from cloudinfer.api.inferenceservice import (
     EasAutoscaling,
     EasContainer,
@@ -151,8 +150,7 @@ def config_drift(desired: dict[str, Any], actual: dict[str, Any], autoscaled: bo
 def autoscaling_fingerprint(autoscaling: EasAutoscaling | None) -> str | None:
     if autoscaling is None:
         return None
-    raw = json.dumps(autoscaling.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return digest(autoscaling.model_dump(mode="json"))
 
 
 def autoscaler_request(autoscaling: EasAutoscaling) -> tuple[int, int, list[dict[str, Any]]]:

@@ -25,8 +25,6 @@ when the spec changed since, or when no address is on record."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import re
 from typing import Any
 
@@ -39,6 +37,7 @@ from cloudinfer.adapters.base import (
     ManagedResource,
     Observation,
 )
+from cloudinfer.adapters.drift import digest, seen_in_line
 from cloudinfer.api.serviceinstance import ServiceInstanceSpec
 from cloudinfer.clouds.errors import Invalid, NotFound, Waiting
 from cloudinfer.clouds.huawei.fabric import (
@@ -143,15 +142,14 @@ def applied_fingerprint(resource: ManagedResource) -> str:
         "description": desired_description(resource),
         "max": spec.resource.max if spec.resource else None,
     }
-    raw = json.dumps(wanted, sort_keys=True)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return digest(wanted)
 
 
 def applied_record(resource: ManagedResource, instance: ServiceInstance | None) -> str:
     """`appliedConfig`: the spec's digest (nothing under Observe) @ the instance's
     `update_time` when it was seen in line (empty right after our own update)."""
-    spec_part = applied_fingerprint(resource) if resource.manage else "observed"
-    return f"{spec_part}@{instance.update_time if instance is not None else ''}"
+    stamp = instance.update_time if instance is not None else None
+    return seen_in_line(resource, applied_fingerprint(resource), stamp)
 
 
 def drift_of(resource: ManagedResource, instance: ServiceInstance) -> list[Drift]:
@@ -405,13 +403,10 @@ class FabricServiceInstanceAdapter:
         changed = {d.path for d in observation.drift}
         if not changed:
             return {}
-        grows = observation.instances is not None and spec.resource is not None
-        if grows and spec.resource is not None and "resource.max" in changed:
+        if spec.resource is not None and "resource.max" in changed:
             now = int((observation.instances or {}).get("max", 0))
             if spec.resource.max > now:
                 await self._check_capacity(resource, workspace, spec.resource.max)
-        if spec.resource is not None:
-            self._max_of[resource.external_id] = (None, spec.resource.max)
         try:
             await self.client.update_instance(
                 workspace,
@@ -423,6 +418,8 @@ class FabricServiceInstanceAdapter:
             )
         finally:
             self.observer.invalidate(resource.external_id)
+        if spec.resource is not None:  # sent: what the next capacity check counts
+            self._max_of[resource.external_id] = (None, spec.resource.max)
         return {APPLIED: applied_record(resource, None)}
 
     async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:

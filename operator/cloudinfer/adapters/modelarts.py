@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -38,7 +36,7 @@ from cloudinfer.adapters.base import (
     owner_labels,
     owner_of,
 )
-from cloudinfer.adapters.drift import compare
+from cloudinfer.adapters.drift import compare, digest, seen_in_line
 from cloudinfer.api.inferenceservice import InferenceServiceSpec
 from cloudinfer.api.modelarts import ModelArtsSpec
 from cloudinfer.clouds.errors import CloudError, NotFound
@@ -171,8 +169,7 @@ def applied_fingerprint(resource: ManagedResource) -> str:
         "schedule": desired_schedule(spec),
         "additional_properties": desired_properties(resource),
     }
-    raw = json.dumps(wanted, sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return digest(wanted)
 
 
 def change_stamp(service: ModelArtsService) -> int:
@@ -184,8 +181,8 @@ def change_stamp(service: ModelArtsService) -> int:
 def applied_record(resource: ManagedResource, service: ModelArtsService | None) -> str:
     """`appliedConfig`: what the spec asks for (nothing under Observe) @ the service's
     change stamp (empty right after our own update: its stamp is not known yet)."""
-    spec_part = applied_fingerprint(resource) if resource.manage else "observed"
-    return f"{spec_part}@{change_stamp(service) if service is not None else ''}"
+    stamp = change_stamp(service) if service is not None else None
+    return seen_in_line(resource, applied_fingerprint(resource), stamp)
 
 
 def _config_view(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -270,7 +267,7 @@ def observation_of(
     instances = None if shown else resource.status.get("instances")
     if service.config:
         instances = {
-            "total": sum(c.instance_count for c in service.config),
+            "total": service.instance_count,
             "running": sum(c.instance_count for c in service.config if c.status == "running"),
             "pending": sum(c.instance_count for c in service.config if c.status in STARTING),
         }

@@ -239,14 +239,7 @@ class Reconciler:
         except CloudError as exc:
             return await self._cloud_error(res, None, exc, "look up")
         if lookup.found:
-            await self.writer.event(
-                res, "Normal", "AdoptedExternal", f'found "{lookup.found}" created earlier'
-            )
-            try:
-                obs = await self.adapter.observe(res, self.ctx, fresh=True)
-            except CloudError as exc:
-                return await self._cloud_error(res, None, exc, "observe")
-            return await self._sync(res, obs) if obs.exists else None
+            return await self._found_created(res, lookup.found)
         if lookup.authoritative:
             return await self._create(res)
         since = res.create_pending.since if res.create_pending else "?"
@@ -352,9 +345,25 @@ class Reconciler:
         if self._server_named and isinstance(exc, REFUSED_UNDONE):
             # The cloud answered no: nothing was made, so the next attempt need not look for
             # it first (a listing of the whole project per retry, even after a restart).
-            await self.writer.prepare(res, {CREATE_PENDING: None}, finalizer=False)
-            res = dataclasses.replace(res, create_pending=None)
+            res = await self._drop_pending(res)
         return await self._cloud_error(res, None, exc, "create")
+
+    async def _drop_pending(self, res: ManagedResource) -> ManagedResource:
+        if res.create_pending is None:
+            return res
+        await self.writer.prepare(res, {CREATE_PENDING: None}, finalizer=False)
+        return dataclasses.replace(res, create_pending=None)
+
+    async def _found_created(self, res: ManagedResource, found: str) -> float | None:
+        """What an earlier create made was found (and its id recorded): carry on with it."""
+        await self.writer.event(
+            res, "Normal", "AdoptedExternal", f'found "{found}" created earlier'
+        )
+        try:
+            obs = await self.adapter.observe(res, self.ctx, fresh=True)
+        except CloudError as exc:
+            return await self._cloud_error(res, None, exc, "observe")
+        return await self._sync(res, obs) if obs.exists else None
 
     async def _find_created(self, res: ManagedResource) -> tuple[ManagedResource, Lookup]:
         """Look up what a create whose id was lost made, by our owner marker; a found id is
@@ -389,17 +398,8 @@ class Reconciler:
         except CloudError as error:
             return await self._cloud_error(res, None, error, "look up")
         if lookup.found:
-            await self.writer.event(
-                res, "Normal", "AdoptedExternal", f'found "{lookup.found}" created earlier'
-            )
-            try:
-                obs = await self.adapter.observe(res, self.ctx, fresh=True)
-            except CloudError as error:
-                return await self._cloud_error(res, None, error, "observe")
-            return await self._sync(res, obs) if obs.exists else None
-        if res.create_pending is not None:  # refused: nothing of ours to look for later
-            await self.writer.prepare(res, {CREATE_PENDING: None}, finalizer=False)
-            res = dataclasses.replace(res, create_pending=None)
+            return await self._found_created(res, lookup.found)
+        res = await self._drop_pending(res)  # refused: nothing of ours to look for later
         message = (
             f'the name "{res.external_name}" is taken by a service this resource did not '
             f"create ({exc}); set spec.serviceName to another name, or mirror that service "
