@@ -9,7 +9,9 @@ listing of the workspace.
 
 The capacity rule of an inference endpoint (the `max` of its instances summed may not
 exceed the endpoint's `reserved_resource.mu.max`) is checked before DeployService and
-before an update that raises `max`: the endpoint is read (ShowEndpoint); the instances on it
+before an update that raises `max`: the endpoint is read (ShowEndpoint, kept ENDPOINT_TTL
+seconds: a burst of deploys onto one endpoint reads it twice a minute, not once per deploy,
+and the cloud's own refusal drops the copy); the instances on it
 come from the account's snapshot (plus our deploys since), and each one's `max` from what we
 sent or last read, read again only for an instance someone else changed since (the listing
 has no resources). A check between two listings can miss another's deploy: the cloud's own
@@ -20,12 +22,15 @@ shrink or go, and so is the cloud's own refusal.
 ListServicesInstances has neither the resources nor the address: the batch snapshot gives
 status, name and description; ShowServiceInstanceDetail (one call) is asked once an
 instance settles after a change (its `update_time` moved since it was last seen in line),
-when the spec changed since, or when no address is on record."""
+when the spec changed since, or when no address is on record; not when the snapshot's copy
+is itself the observer's Show of the instance (it polls changing instances that way), which
+says as much."""
 
 from __future__ import annotations
 
 import contextlib
 import re
+import time
 from typing import Any
 
 from cloudinfer.adapters.base import (
@@ -43,6 +48,7 @@ from cloudinfer.clouds.errors import Invalid, NotFound, Waiting
 from cloudinfer.clouds.huawei.fabric import (
     EndpointCapacityExceeded,
     FabricClient,
+    FabricEndpoint,
     ServiceInstance,
 )
 from cloudinfer.observer.batch import BatchObserver
@@ -62,6 +68,8 @@ GONE = "DELETED"  # an instance in this state is gone: the next listing drops it
 # Instances whose `max` no longer counts against their endpoint's capacity.
 FREES_CAPACITY = frozenset({"DELETING", "DELETED", "FAILED"})
 APPLIED = "appliedConfig"
+# How long an endpoint's maximum, as read, is used for capacity checks (seconds).
+ENDPOINT_TTL = 30.0
 MARKER = re.compile(r"\s*\[cloudinfer-uid: ([0-9a-fA-F-]{1,64}) ns: ([a-z0-9-]{1,63})\]$")
 
 
@@ -252,6 +260,8 @@ class FabricServiceInstanceAdapter:
         self._max_of: dict[str, tuple[str | None, int]] = {}
         # Per endpoint, our deploys no listing has shown yet: id → max.
         self._placed: dict[str, dict[str, int]] = {}
+        # Endpoints as last read: (workspace, endpoint id) → (when, endpoint).
+        self._endpoints: dict[tuple[str, str], tuple[float, FabricEndpoint]] = {}
         # The snapshot's instances by endpoint, built once per listing.
         self._by_endpoint: tuple[float | None, dict[str, list[ServiceInstance]]] = (None, {})
 
@@ -274,6 +284,10 @@ class FabricServiceInstanceAdapter:
                     return ABSENT
         if listed is not None and listed.status == GONE:
             return ABSENT
+        if listed is not None and listed.resource_max is not None:
+            # The observer's own Show of it (while it was changing), not a listed item: as
+            # good as asking again, and no call.
+            return self._shown(listed, resource)
         if listed is not None and not self._needs_show(resource, listed):
             return observation_of(listed, resource, shown=False)
         try:
@@ -282,6 +296,9 @@ class FabricServiceInstanceAdapter:
             return ABSENT
         if shown.status == GONE:
             return ABSENT
+        return self._shown(shown, resource)
+
+    def _shown(self, shown: ServiceInstance, resource: ManagedResource) -> Observation:
         if not shown.transitional:
             self._max_of[shown.id] = (shown.update_time, shown.resource_max or 0)
         return observation_of(shown, resource, shown=True)
@@ -310,7 +327,7 @@ class FabricServiceInstanceAdapter:
         would exceed its maximum."""
         endpoint_id = spec_of(resource).endpoint_id or ""
         try:
-            endpoint = await self.client.show_endpoint(workspace, endpoint_id)
+            endpoint = await self._endpoint(workspace, endpoint_id)
         except NotFound:
             raise EndpointNotFound(
                 f'inference endpoint "{endpoint_id}" not found in workspace "{workspace}"',
@@ -345,6 +362,19 @@ class FabricServiceInstanceAdapter:
                 code="EndpointCapacityExceeded",  # ours; the cloud's is common.01000030
             )
 
+    async def _endpoint(self, workspace: str, endpoint_id: str) -> FabricEndpoint:
+        """The endpoint as read at most ENDPOINT_TTL seconds ago: its type and maximum
+        change rarely (a resize in the console), and a check on a stale maximum is caught by
+        the cloud's own refusal, which drops the copy."""
+        key = (workspace, endpoint_id)
+        now = time.monotonic()
+        cached = self._endpoints.get(key)
+        if cached is not None and now - cached[0] < ENDPOINT_TTL:
+            return cached[1]
+        endpoint = await self.client.show_endpoint(workspace, endpoint_id)
+        self._endpoints[key] = (now, endpoint)
+        return endpoint
+
     async def _instances_on(self, workspace: str, endpoint_id: str) -> list[ServiceInstance]:
         """The instances on an endpoint: from the account's snapshot when it lists this
         workspace (a deploy between two listings is counted from `_placed`; the cloud's
@@ -378,7 +408,11 @@ class FabricServiceInstanceAdapter:
         body = deploy_body(resource)
         requested = body["config"]["model_instance_config"]["resource"]["max"]
         await self._check_capacity(resource, workspace, requested)
-        instance_id = await self.client.deploy_instance(workspace, body)
+        try:
+            instance_id = await self.client.deploy_instance(workspace, body)
+        except EndpointCapacityExceeded:
+            self._endpoints.pop((workspace, body["endpoint_id"]), None)  # read it anew
+            raise
         self._max_of[instance_id] = (None, requested)
         self._placed.setdefault(body["endpoint_id"], {})[instance_id] = requested
         self.observer.invalidate(instance_id, created=True)
@@ -416,6 +450,9 @@ class FabricServiceInstanceAdapter:
                 resource_min=spec.resource.min if spec.resource else None,
                 resource_max=spec.resource.max if spec.resource else None,
             )
+        except EndpointCapacityExceeded:
+            self._endpoints.pop((workspace, spec.endpoint_id or ""), None)  # read it anew
+            raise
         finally:
             self.observer.invalidate(resource.external_id)
         if spec.resource is not None:  # sent: what the next capacity check counts
