@@ -606,41 +606,27 @@ def burst_timeline(
 
 @dataclass
 class CapacityCost:
-    """What the capacity checks before each create cost in the burst, reconstructed from the
-    call log: each capacity read (e.g. ShowEndpoint, target: the endpoint) starts one check;
-    the listing that follows covers the instances deployed on that endpoint before it."""
+    """What the capacity checks before each create cost in the burst, from the call log: each
+    capacity read (e.g. ShowEndpoint) is one check that asked the cloud; the instances on the
+    endpoint come from the observer's listing (counted under the lister), not per check."""
 
     checks: int
     deploys: int
-    listed: list[int]  # per check: instances on its endpoint deployed before it
-    pages: int  # listing pages those listings take (at least: no retried pass)
-    lister: int  # listing calls in the burst, the observer's included
-    describes: int  # reads of one instance in the burst, the services' own included
+    lister: int  # listing calls in the burst (the observer's)
+    describes: int  # reads of one instance in the burst
 
 
-def capacity_cost(
-    calls: list[dict[str, Any]], cloud: Cloud, endpoint_of: Callable[[str], str]
-) -> CapacityCost:
-    ordered = sorted(calls, key=lambda c: float(c["time"]))
-    on_endpoint: Counter[str] = Counter()
-    listed: list[int] = []
-    ops = by_operation(ordered)
-    for call in ordered:
-        if call["operation"] == cloud.capacity and int(call["status"]) < 300:
-            listed.append(on_endpoint[str(call["target"])])
-        elif call["operation"] == cloud.create and int(call["status"]) < 300:
-            on_endpoint[endpoint_of(str(call["target"]))] += 1
+def capacity_cost(calls: list[dict[str, Any]], cloud: Cloud) -> CapacityCost:
+    ops = by_operation(c for c in calls if int(c["status"]) < 300)
     return CapacityCost(
-        checks=len(listed),
-        deploys=sum(on_endpoint.values()),
-        listed=listed,
-        pages=sum(cloud.pages(n) for n in listed),
+        checks=ops[cloud.capacity or ""],
+        deploys=ops[cloud.create],
         lister=ops[cloud.lister],
         describes=ops[cloud.describe],
     )
 
 
-def by_operation(calls: list[dict[str, Any]]) -> Counter[str]:
+def by_operation(calls: Iterable[dict[str, Any]]) -> Counter[str]:
     return Counter(str(c["operation"]) for c in calls)
 
 
@@ -1601,57 +1587,33 @@ class Report:
         if cloud.capacity is None:
             return []
 
-        def endpoint_of(name: str) -> str:
-            return str(cloud.spec(name, n).get("endpointId", ""))
-
-        cost = capacity_cost(burst.calls, cloud, endpoint_of)
-        if not cost.checks:
+        cost = capacity_cost(burst.calls, cloud)
+        if not cost.deploys:
             return ["Capacity checks in the burst: none seen.", ""]
         samples = len(self.results.latencies)
         alone = by_operation(self.results.latency_calls)
         single = ", ".join(f"{op} {count / samples:.1f}" for op, count in sorted(alone.items()))
-        endpoints = len({endpoint_of(f"svc-{i:05d}") for i in range(n)})
-        per_endpoint = math.ceil(n / endpoints)
-        model = endpoints * sum(cloud.pages(k) for k in range(per_endpoint))
         calls = len(burst.calls)
-        rest = cost.lister - cost.pages
-        lines = [
-            f"## Capacity checks in the burst ({cloud.capacity} before each {cloud.create})",
+        return [
+            f"## Capacity checks in the burst (before each {cloud.create})",
             "",
-            f"- {cost.checks} capacity checks ({cloud.capacity}) for {cost.deploys} "
-            f"{cloud.create} ({cost.checks / max(1, cost.deploys):.2f} per deploy; a check "
-            "repeats when the create is tried again)",
-            f"- each check lists the endpoint's instances: {cost.pages} {cloud.lister} pages "
-            f"at least ({cloud.listing_text()}; reconstructed: instances deployed on the "
-            "endpoint before each check), "
-            f"{cost.pages / cost.checks:.1f} per check on average, "
-            f"{cloud.pages(max(cost.listed))} for the last; one check per instance with "
-            f"{per_endpoint} instances on each of {endpoints} endpoint(s) would take {model} "
-            f"(the sum of pages(k) for k < {per_endpoint}: about N²/{2 * (cloud.page_size - 1)} "
-            "per endpoint)",
-            f"- {cloud.lister} in the burst: {cost.lister}; beyond the checks' "
-            f"{cost.pages}: {rest} (the observer's listings of the workspace, passes started "
-            "anew)",
+            f"- {cost.checks} {cloud.capacity} for {cost.deploys} {cloud.create} "
+            f"({cost.checks / max(1, cost.deploys):.2f} per deploy: an endpoint, as read, is "
+            "kept for a while); the instances on the endpoint and their max come from the "
+            "observer's listing and what the operator sent or last read, not a listing per "
+            "check",
+            f"- {cloud.lister} in the burst: {cost.lister} (the observer's listings of the "
+            "workspace)",
             f"- {cloud.describe} in the burst: {cost.describes} ({cost.describes / n:.2f} per "
-            "instance): each instance's own reads, and the checks' reads of the other "
-            "instances' max (again each time their update_time moved)",
+            "instance): the observer's polls of changing instances, whose answers give the "
+            "address the listing lacks",
             f"- for comparison, a single apply alone (the {samples} latency samples, one at a "
             f"time on their own endpoint), calls per sample: {single or 'none'}",
             f"- every cloud call of the burst: {calls} ({calls / n:.1f} per instance); at the "
             f"ProviderConfig's {self.args.qps:g} qps they take at least "
             f"{calls / self.args.qps:.0f} s",
             "",
-            "The checks in order (tenths), and how many instances each listing covered:",
-            "",
-            "| checks | instances on the endpoint (mean) | listing pages per check (mean) |",
-            "|---|---:|---:|",
         ]
-        tenth = max(1, math.ceil(cost.checks / 10))
-        for i in range(0, cost.checks, tenth):
-            part = cost.listed[i : i + tenth]
-            pages = statistics.mean(cloud.pages(k) for k in part)
-            lines.append(f"| {i + 1}-{i + len(part)} | {statistics.mean(part):.0f} | {pages:.1f} |")
-        return [*lines, ""]
 
     def at_rest(self) -> list[str]:
         args, r, rest = self.args, self.results, self.rest
