@@ -17,7 +17,9 @@ sent or last read, read again only for an instance someone else changed since (t
 has no resources). A check between two listings can miss another's deploy: the cloud's own
 refusal then gives the same answer. A refusal is
 `EndpointCapacityExceeded` with the numbers, a wait that is checked again until the others
-shrink or go, and so is the cloud's own refusal.
+shrink or go, and so is the cloud's own refusal: at once when one of ours on the endpoint is
+deleted or shrinks (the adapter wakes whoever waits there), else at the reconciler's capped
+interval.
 
 ListServicesInstances has neither the resources nor the address: the batch snapshot gives
 status, name and description; ShowServiceInstanceDetail (one call) is asked once an
@@ -31,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from collections.abc import Hashable
 from typing import Any
 
 from cloudinfer.adapters.base import (
@@ -260,6 +263,9 @@ class FabricServiceInstanceAdapter:
         self._max_of: dict[str, tuple[str | None, int]] = {}
         # Per endpoint, our deploys no listing has shown yet: id → max.
         self._placed: dict[str, dict[str, int]] = {}
+        # Per endpoint, the resources (runtime keys) waiting for room on it: woken when one
+        # of ours on it shrinks or goes, instead of at their next timed check.
+        self._waiting: dict[str, set[Hashable]] = {}
         # Endpoints as last read: (workspace, endpoint id) → (when, endpoint).
         self._endpoints: dict[tuple[str, str], tuple[float, FabricEndpoint]] = {}
         # The snapshot's instances by endpoint, built once per listing.
@@ -354,7 +360,10 @@ class FabricServiceInstanceAdapter:
         for instance_id in seen & placed.keys():
             del placed[instance_id]  # listed now: counted above
         in_use += sum(m for i, m in placed.items() if i != resource.external_id)
+        waiting = self._waiting.setdefault(endpoint_id, set())
+        waiting.discard(resource.key)
         if in_use + requested > limit:
+            waiting.add(resource.key)
             raise EndpointCapacityExceeded(
                 f'endpoint "{endpoint_id}" has room for {limit - in_use} of its {limit} '
                 f"units: this instance asks for max {requested}, other instances hold "
@@ -389,6 +398,11 @@ class FabricServiceInstanceAdapter:
                 index.setdefault(item.endpoint_id, []).append(item)
             self._by_endpoint = (self.observer.listed_at, index)
         return index.get(endpoint_id, [])
+
+    def _room_freed(self, endpoint_id: str | None) -> None:
+        """One of ours on this endpoint shrank or is going: wake whoever waits for room."""
+        for waiter in self._waiting.pop(endpoint_id or "", set()):
+            self.observer.tell(waiter)
 
     async def _max_of_instance(self, workspace: str, instance: ServiceInstance) -> int:
         known = self._max_of.get(instance.id)
@@ -456,7 +470,10 @@ class FabricServiceInstanceAdapter:
         finally:
             self.observer.invalidate(resource.external_id)
         if spec.resource is not None:  # sent: what the next capacity check counts
+            before = int((observation.instances or {}).get("max", 0))
             self._max_of[resource.external_id] = (None, spec.resource.max)
+            if spec.resource.max < before:
+                self._room_freed(spec.endpoint_id)
         return {APPLIED: applied_record(resource, None)}
 
     async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:
@@ -471,6 +488,7 @@ class FabricServiceInstanceAdapter:
                 await self.client.delete_instance(workspace, resource.external_id)
         finally:
             self.observer.invalidate(resource.external_id)
+        self._room_freed(spec_of(resource).endpoint_id)  # a deleting instance holds nothing
 
     def gone(self, observation: Observation) -> bool:
         return not observation.exists

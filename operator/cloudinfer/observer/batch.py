@@ -194,6 +194,11 @@ class BatchObserver(Generic[T, K]):
             self._wake.set()  # someone waits for the first listing
         watchers[watcher] = (intervals or self.intervals).clamp(self.intervals)
 
+    def tell(self, watcher: K) -> None:
+        """Wake one watcher for a reason of the adapter's own (e.g. room freed on a Fabric
+        endpoint it waits for), not a change of an item it watches."""
+        self._notify(watcher)
+
     def unwatch(self, key: str, watcher: K) -> None:
         watchers = self._watchers.get(key)
         if watchers is not None:
