@@ -59,6 +59,7 @@ __all__ = [
     "SdkRequest",
     "ServiceResponseException",
     "captured_call",
+    "captured_call_api",
     "credentials",
     "sdk_client",
     "sdk_home",
@@ -118,10 +119,10 @@ class Raw(SdkResponse):  # type: ignore[misc]
     attribute_map: dict[str, str] = {}  # noqa: RUF012
 
 
-def sdk_client(endpoint: str, creds: Any, handler: Any = None) -> Any:
+def sdk_client(endpoint: str, creds: Any, handler: Any = None, client_type: Any = Client) -> Any:
     config = HttpConfig.get_default_config()
     config.timeout = (5, 10)
-    builder = ClientBuilder(Client).with_http_config(config).with_credentials(creds)
+    builder = ClientBuilder(client_type).with_http_config(config).with_credentials(creds)
     if handler is not None:
         builder = builder.with_http_handler(handler)
     return builder.with_endpoint(endpoint).build()
@@ -129,6 +130,16 @@ def sdk_client(endpoint: str, creds: Any, handler: Any = None) -> Any:
 
 class _Captured(Exception):
     pass
+
+
+def _grabber(seen: list[Any]) -> Any:
+    """An HttpHandler that keeps each signed request and stops it before it is sent."""
+
+    def grab(**kwargs: Any) -> None:
+        seen.append(kwargs["request"])
+        raise _Captured  # never sent
+
+    return HttpHandler().add_request_handler(grab)
 
 
 def captured_call(
@@ -145,16 +156,50 @@ def captured_call(
 ) -> Any:
     """The signed SdkRequest a real SDK client call would send, captured before sending."""
     seen: list[Any] = []
-
-    def grab(**kwargs: Any) -> None:
-        seen.append(kwargs["request"])
-        raise _Captured  # never sent
-
-    client = sdk_client(endpoint, creds, HttpHandler().add_request_handler(grab))
+    client = sdk_client(endpoint, creds, _grabber(seen))
     with suppress(_Captured):
         client.do_http_request(
             method,
             resource_path,
+            path_params=path_params or {},
+            query_params=query_params or [],
+            header_params=header_params or {},
+            body=body,
+            response_type=Raw,
+            collection_formats=collection_formats or {},
+        )
+    assert len(seen) == 1, "the SDK sent no request"
+    return seen[0]
+
+
+def captured_call_api(
+    creds: Any,
+    method: str,
+    resource_path: str,
+    *,
+    endpoint: str,
+    path_params: dict[str, Any] | None = None,
+    query_params: list[tuple[str, Any]] | None = None,
+    header_params: dict[str, str] | None = None,
+    body: Any = None,
+    collection_formats: dict[str, str] | None = None,
+) -> Any:
+    """The signed SdkRequest the generic `call_api(...)` (reference/huawei.md §4.3) sends,
+    captured before sending: the way to drive an API the Python SDK has no client for.
+
+    `call_api` lives on the generated service clients, all alike (a thin wrapper over the
+    core's `Client.do_http_request`); ModelArtsClient's serves, imported here on first use
+    so that the other users of this module do not pay for it. Its model package is never
+    consulted: the call is stopped before any answer."""
+    with sdk_home():
+        from huaweicloudsdkmodelarts.v1.modelarts_client import ModelArtsClient
+
+    seen: list[Any] = []
+    client = sdk_client(endpoint, creds, _grabber(seen), ModelArtsClient)
+    with suppress(_Captured):
+        client.call_api(
+            resource_path,
+            method,
             path_params=path_params or {},
             query_params=query_params or [],
             header_params=header_params or {},
