@@ -26,6 +26,7 @@ def test_crds_prints_every_kind() -> None:
         "clusterproviderconfigs.cloudinfer.io",
         "inferenceservices.cloudinfer.io",
         "serviceinstances.cloudinfer.io",
+        "algorithmservices.cloudinfer.io",
     }
 
 

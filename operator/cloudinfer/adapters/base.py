@@ -12,6 +12,9 @@ from cloudinfer.clouds.errors import CloudError
 
 OWNER_LABEL = "cloudinfer-uid"  # stamped on cloud resources: the CR uid that owns them
 RESOURCE_LABEL = "cloudinfer-resource"  # namespace.name: whose it is, for tenancy and humans
+# On the resource: the client-named cloud name, recorded before the first create (the
+# reconciler writes it; an adapter whose cloud keeps no owner marker reads it).
+EXTERNAL_NAME = "cloudinfer.io/external-name"
 
 
 def owner_labels(namespace: str, name: str, uid: str) -> dict[str, str]:

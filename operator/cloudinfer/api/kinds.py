@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from cloudinfer.api.algorithmservice import AlgorithmServiceSpec, AlgorithmServiceStatus
 from cloudinfer.api.inferenceservice import InferenceServiceSpec, InferenceServiceStatus
 from cloudinfer.api.providerconfig import (
     ClusterProviderConfigSpec,
@@ -162,6 +163,28 @@ SERVICE_INSTANCE = KindInfo(
     ),
 )
 
+ALGORITHM_SERVICE = KindInfo(
+    kind="AlgorithmService",
+    plural="algorithmservices",
+    singular="algorithmservice",
+    scope="Namespaced",
+    description="The deployment of a Huawei Cloud VIAS algorithm, deployed, redeployed and "
+    "stopped from this resource (or mirrored read-only).",
+    spec=AlgorithmServiceSpec,
+    status=AlgorithmServiceStatus,
+    short_names=("cias",),
+    selectable_fields=PROVIDER_CONFIG_REF_FIELDS,
+    columns=(
+        PrinterColumn("Algorithm", ".status.algorithm.name", description="Algorithm name"),
+        PrinterColumn("Phase", ".status.phase", description="Lifecycle phase"),
+        PrinterColumn("Streams", ".spec.streamCount", type="integer", description="Video streams"),
+        PrinterColumn("Service", ".status.serviceId", description="Service id on the cloud"),
+        *READY_COLUMNS,
+        SYNCED_COLUMN,
+        AGE_COLUMN,
+    ),
+)
+
 # A `ManagedKind.clouds` key: the kind has one cloud, whatever its spec holds.
 ANY_SPEC = ""
 
@@ -198,7 +221,18 @@ SERVICE_INSTANCE_KIND = ManagedKind(
     name_field="instanceName",
 )
 
-MANAGED_KINDS: tuple[ManagedKind, ...] = (INFERENCE_SERVICE_KIND, SERVICE_INSTANCE_KIND)
+ALGORITHM_SERVICE_KIND = ManagedKind(
+    ALGORITHM_SERVICE,
+    MappingProxyType({ANY_SPEC: "huawei-vias"}),
+    id_field="serviceId",
+    name_field="algId",
+)
+
+MANAGED_KINDS: tuple[ManagedKind, ...] = (
+    INFERENCE_SERVICE_KIND,
+    SERVICE_INSTANCE_KIND,
+    ALGORITHM_SERVICE_KIND,
+)
 ALL_KINDS: tuple[KindInfo, ...] = (
     PROVIDER_CONFIG,
     CLUSTER_PROVIDER_CONFIG,

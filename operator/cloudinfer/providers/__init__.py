@@ -4,11 +4,17 @@ one line below; the runtime does not change."""
 
 from __future__ import annotations
 
-from cloudinfer.providers import alibaba_eas, huawei_fabric, huawei_modelarts
+from cloudinfer.providers import alibaba_eas, huawei_fabric, huawei_modelarts, huawei_vias
 from cloudinfer.providers.base import Provider
 
 PROVIDERS: dict[str, Provider] = {
-    p.cloud: p for p in (alibaba_eas.PROVIDER, huawei_modelarts.PROVIDER, huawei_fabric.PROVIDER)
+    p.cloud: p
+    for p in (
+        alibaba_eas.PROVIDER,
+        huawei_modelarts.PROVIDER,
+        huawei_fabric.PROVIDER,
+        huawei_vias.PROVIDER,
+    )
 }
 
 

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from cloudinfer import conditions
 from cloudinfer.adapters.base import (
+    EXTERNAL_NAME,
     OWNER_LABEL,
     RESOURCE_LABEL,
     CallContext,
@@ -68,7 +69,6 @@ from cloudinfer.clouds.ratelimit import Parked
 from cloudinfer.observer.batch import StaleSnapshot
 
 FINALIZER = "cloudinfer.io/finalizer"
-EXTERNAL_NAME = "cloudinfer.io/external-name"
 CREATE_PENDING = "cloudinfer.io/create-pending"
 PAUSED = "cloudinfer.io/paused"
 # Any new value retries a refusal the cloud called final, without a spec edit.
@@ -320,6 +320,13 @@ class Reconciler:
                 return await self._cloud_error(res, None, exc, "observe")
             if obs.exists and obs.owner_uid == res.uid:
                 return await self._sync(res, obs)
+            if EXTERNAL_NAME in marker:
+                # Recorded for this create only: the name is another's, so the record must
+                # not later pass for ours (a cloud that keeps no owner marker, VIAS, goes
+                # by it).
+                await self.writer.prepare(res, {EXTERNAL_NAME: None}, finalizer=False)
+                annotations = {k: v for k, v in res.annotations.items() if k != EXTERNAL_NAME}
+                res = dataclasses.replace(res, annotations=annotations)
             return await self._conflict(res, obs)
         except CloudError as exc:
             return await self._create_refused(res, exc)

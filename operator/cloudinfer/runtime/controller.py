@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from cloudinfer import conditions
-from cloudinfer.adapters.base import CreatePending, ManagedResource
+from cloudinfer.adapters.base import EXTERNAL_NAME, CreatePending, ManagedResource
 from cloudinfer.api.common import ManagedSpec
 from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, GROUP, ManagedKind, managed_kind
 from cloudinfer.clouds.ratelimit import Parked, admission, patience
@@ -32,7 +32,6 @@ from cloudinfer.providers.accounts import AccountPool
 from cloudinfer.reconcile.managed import (
     ACCOUNT,
     CREATE_PENDING,
-    EXTERNAL_NAME,
     FINALIZER,
     Reconciler,
     Verdict,

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cloudinfer.adapters.base import (
+    EXTERNAL_NAME,
     CallContext,
     CreatePending,
     Drift,
@@ -29,7 +30,6 @@ from cloudinfer.clouds.ratelimit import Parked
 from cloudinfer.reconcile.managed import (
     ACCOUNT,
     CREATE_PENDING,
-    EXTERNAL_NAME,
     FINALIZER,
     RETRY,
     Reconciler,
@@ -205,6 +205,16 @@ async def test_conflict_is_adopted_only_when_it_carries_our_uid() -> None:
     )
     writer, after = await run(res(), theirs)
     assert writer.ready() == ("False", "NameConflict") and after is None
+    # The name recorded for that create is taken back: it must not later pass for ours on a
+    # cloud that keeps no owner marker (VIAS goes by the record).
+    assert EXTERNAL_NAME not in writer.annotations
+    recorded = replace(res(), annotations={EXTERNAL_NAME: "n"})
+    theirs = FakeAdapter(
+        [ABSENT, replace(RUNNING, owner_uid="someone")], create_error=errors.Conflict("x")
+    )
+    writer, _ = await run(recorded, theirs)
+    assert writer.ready() == ("False", "NameConflict")
+    assert ("prepare", {EXTERNAL_NAME: None}, False) not in writer.log  # recorded before: kept
 
 
 async def test_terminal_refusal_is_recorded_and_not_retried() -> None:

@@ -1,0 +1,225 @@
+"""VIAS AlgorithmService mapping with a stand-in client (no HTTP): phases, what counts as
+absent, whose a deployment is (the recorded algorithm id, this process's claims), the
+applied-settings digests that drive redeploys, and what status and the Secret get."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from cloudinfer.adapters.base import EXTERNAL_NAME, CallContext, ManagedResource
+from cloudinfer.adapters.vias import (
+    APPLIED,
+    Listed,
+    ViasAlgorithmServiceAdapter,
+    parse_applied,
+    render_applied,
+    wanted,
+)
+from cloudinfer.api.algorithmservice import AlgorithmServiceSpec
+from cloudinfer.clouds.errors import Conflict, Invalid
+from cloudinfer.clouds.huawei.vias import ServiceApi, ServiceDetail, ServiceSummary
+from cloudinfer.observer.batch import BatchObserver, ListResult
+
+ALG, SID = "alg-1", "svc-1"
+CTX = CallContext(region="cn-north-4", project_id="p1")
+SECRET = "spec.envs[1].valueFrom.secretKeyRef"
+
+
+class Client:
+    class Transport:
+        base_url = "https://vias.cn-north-4.myhuaweicloud.com"
+
+    transport = Transport()
+
+    def __init__(self, status: str = "not_deployed", updated_at: int = 1) -> None:
+        self.status, self.updated_at = status, updated_at
+        self.calls: list[tuple[str, Any]] = []
+
+    async def show_service(self, service_id: str) -> ServiceDetail:
+        self.calls.append(("show", service_id))
+        return ServiceDetail(
+            service_id=SID,
+            alg_id=ALG,
+            alg_name="Intrusion Detection",
+            alg_status=self.status,
+            updated_at=self.updated_at,
+            service_apis=(
+                ServiceApi("POST", "/v2/p1/services/x/tasks", "create task"),
+                ServiceApi("GET", "/v2/p1/tasks", "task list"),
+            ),
+        )
+
+    async def deploy(self, alg_id: str, **body: Any) -> str:
+        self.calls.append(("deploy", body))
+        return "Intrusion Detection"
+
+    async def stop(self, alg_id: str) -> None:
+        self.calls.append(("stop", alg_id))
+
+
+class Source:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def list_all(self) -> ListResult[Listed]:
+        s = ServiceSummary(alg_id=ALG, service_id=SID, alg_status=self.client.status)
+        return ListResult([Listed(ALG, s), Listed(SID, s, alias=True)], 1)
+
+    async def describe(self, key: str) -> Listed | None:
+        return None
+
+    def key_of(self, item: Listed) -> str:
+        return item.key
+
+    def owner_of(self, item: Listed) -> str | None:
+        return None
+
+    def fingerprint(self, item: Listed) -> object:
+        return item
+
+    def transition(self, item: Listed) -> str | None:
+        return None
+
+
+async def adapter(client: Client) -> ViasAlgorithmServiceAdapter:
+    observer: BatchObserver[Listed, Any] = BatchObserver("t", Source(client), lambda key: None)
+    await observer.refresh()
+    return ViasAlgorithmServiceAdapter(client, observer)  # type: ignore[arg-type]
+
+
+def resource(
+    uid: str = "uid-1", recorded: bool = True, status: dict[str, Any] | None = None, **spec: Any
+) -> ManagedResource:
+    body = {
+        "providerConfigRef": {"name": "pc"},
+        "algId": ALG,
+        "poolId": "pool-1",
+        "streamCount": 2,
+        "envs": [
+            {"name": "A", "value": "1"},
+            {"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+        ],
+        **spec,
+    }
+    return ManagedResource(
+        "AlgorithmService",
+        "ns",
+        "as",
+        uid,
+        1,
+        AlgorithmServiceSpec.model_validate(body),
+        ALG,
+        status=status or {},
+        annotations={EXTERNAL_NAME: ALG} if recorded else {},
+        secret_values={SECRET: "s3cret"},
+    )
+
+
+async def test_not_deployed_is_absent_and_the_first_deploy_needs_a_pool() -> None:
+    client = Client("not_deployed")
+    vias = await adapter(client)
+    assert not (await vias.observe(resource(), CTX)).exists
+    with pytest.raises(Invalid, match=r"spec\.poolId"):
+        await vias.create(resource(poolId=None), CTX)
+    assert await vias.create(resource(), CTX) == ALG
+    [(_, body)] = client.calls
+    assert body == {
+        "stream_count": 2,
+        "pool_id": "pool-1",
+        "deploy_config": None,
+        "envs": {"A": "1", "T": "s3cret"},
+    }
+
+
+async def test_running_is_ours_only_by_the_recorded_algorithm_id() -> None:
+    client = Client("service_running")
+    vias = await adapter(client)
+    mine = await vias.observe(resource(), CTX)
+    assert mine.exists and mine.owner_uid == "uid-1" and mine.phase == "Running"
+    assert mine.external_id == SID and mine.endpoint == (
+        "https://vias.cn-north-4.myhuaweicloud.com/v2/p1/services/x/tasks"
+    )
+    assert mine.endpoints == {
+        "create task": "POST /v2/p1/services/x/tasks",
+        "task list": "GET /v2/p1/tasks",
+    }
+    assert mine.recorded["serviceApis"][0]["requestType"] == "POST"
+    assert "s3cret" not in str(mine.recorded) and "s3cret" not in str(mine)
+    stranger = await vias.observe(resource(recorded=False), CTX)
+    assert stranger.exists and stranger.owner_uid is None  # → NameConflict
+
+
+async def test_a_stopped_deployment_is_free_to_take() -> None:
+    vias = await adapter(Client("service_stopped"))
+    assert not (await vias.observe(resource(recorded=False), CTX)).exists
+    mine = await vias.observe(resource(), CTX)
+    assert mine.exists and mine.stopped and mine.phase == "Stopped"
+    assert [d.path for d in mine.drift] == ["spec.stopped"]  # to start again
+    assert vias.gone(mine)
+
+
+async def test_a_second_resource_is_refused_while_the_first_deploys() -> None:
+    client = Client("not_deployed")
+    vias = await adapter(client)
+    await vias.create(resource("first"), CTX)
+    with pytest.raises(Conflict, match="another resource"):
+        await vias.create(resource("second"), CTX)
+    assert len(client.calls) == 1
+    client.status = "service_deploying"
+    seen = await vias.observe(resource("second"), CTX, fresh=True)
+    assert seen.exists and seen.owner_uid == "first"  # → NameConflict for the second
+
+
+async def test_settings_are_compared_by_digest_and_values_never_recorded() -> None:
+    client = Client("service_running", updated_at=7)
+    vias = await adapter(client)
+    base = resource()
+    applied = render_applied(wanted(base), 7)
+    status = {"cloudStatus": "service_running", "serviceApis": [{}], APPLIED: applied}
+    same = await vias.observe(resource(status=status), CTX)
+    assert same.drift == () and client.calls == []  # nothing to show: no call
+    more = await vias.observe(resource(status=status, streamCount=5), CTX)
+    assert [d.path for d in more.drift] == ["spec.streamCount"]
+    rotated = replace(resource(status=status), secret_values={SECRET: "new"})
+    assert [d.path for d in (await vias.observe(rotated, CTX)).drift] == ["spec.envs"]
+    assert "s3cret" not in applied and parse_applied(applied)[1] == "7"
+    await vias.update(resource(status=status, streamCount=5), CTX, more)
+    assert client.calls[-1][1]["stream_count"] == 5
+
+
+async def test_a_redeploy_from_elsewhere_is_put_back_once_shown() -> None:
+    client = Client("service_running", updated_at=9)  # someone deployed at 9
+    vias = await adapter(client)
+    status = {
+        "cloudStatus": "service_upgrading",  # seen changing: show it when it settles
+        "serviceApis": [{}],
+        APPLIED: render_applied(wanted(resource()), 7),
+    }
+    seen = await vias.observe(resource(status=status), CTX)
+    assert ("show", SID) in client.calls
+    assert [d.path for d in seen.drift] == ["deployment (redeployed outside the operator)"]
+
+
+async def test_stopping_deleting_and_observe_by_service_id() -> None:
+    client = Client("service_running")
+    vias = await adapter(client)
+    stop = await vias.observe(resource(stopped=True), CTX)
+    assert [d.path for d in stop.drift] == ["spec.stopped"]
+    await vias.update(resource(stopped=True), CTX, stop)
+    assert client.calls[-1] == ("stop", ALG)
+    observed = resource(
+        recorded=False,
+        managementPolicy="Observe",
+        algId=None,
+        serviceId=SID,
+        streamCount=None,
+        poolId=None,
+        envs=[],
+    )
+    observed = replace(observed, external_name=SID)
+    seen = await vias.observe(observed, CTX)
+    assert seen.exists and seen.drift == () and seen.recorded["algId"] == ALG
+    assert seen.phase == "Running"
