@@ -76,7 +76,11 @@ def _cmd_control_plane(args: argparse.Namespace) -> int:
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
     from cloudinfer.emulator.app import DEV_ACCESS_KEY, EmulatorConfig, parse_access_key, run
-    from cloudinfer.emulator.config import parse_fabric_endpoint, parse_iam_token
+    from cloudinfer.emulator.config import (
+        parse_fabric_endpoint,
+        parse_iam_token,
+        parse_vias_algorithm,
+    )
     from cloudinfer.emulator.eas.service import Timing
     from cloudinfer.emulator.faults import FaultRule
 
@@ -85,6 +89,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         faults = [FaultRule.parse(f) for f in args.fault]
         iam_tokens = dict(parse_iam_token(t) for t in args.iam_token)
         fabric_endpoints = [parse_fabric_endpoint(e) for e in args.fabric_endpoint]
+        vias_algorithms = [parse_vias_algorithm(a) for a in args.vias_algorithm]
     except ValueError as exc:
         print(f"cloudinfer emulator: {exc}", file=sys.stderr)
         return 2
@@ -105,6 +110,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         faults=faults,
         admin_token=args.admin_token,
         fabric_endpoints=fabric_endpoints,
+        vias_algorithms=vias_algorithms,
     )
     print(
         f"cloudinfer emulator listening on http://{args.host}:{args.port} "
@@ -250,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID:SPEC:MAX[:WORKSPACE[:ACCOUNT]]",
         help="a DataArts Fabric inference endpoint of MAX units of SPEC (repeatable), e.g. "
         "ep-1:mu.llama3.8b:8; WORKSPACE defaults to 'default', ACCOUNT to the default account",
+    )
+    emu.add_argument(
+        "--vias-algorithm",
+        action="append",
+        default=[],
+        metavar="ID:NAME[:PROJECT[:ACCOUNT]]",
+        help="a VIAS algorithm the account has (repeatable), e.g. 'alg-1:Intrusion Detection'; "
+        "without PROJECT it is offered in every project, ACCOUNT defaults to the default account",
     )
     emu.add_argument(
         "--deploy-seconds",

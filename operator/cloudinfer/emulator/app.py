@@ -20,6 +20,8 @@ needs `Authorization: Bearer TOKEN`.
                                         (modelarts/module.py)
   /_emulator/fabric/...                 DataArts Fabric instances, and the inference
                                         endpoints they deploy on (fabric/module.py)
+  /_emulator/vias/...                   VIAS algorithms and their service records; force a
+                                        service's status (vias/module.py)
 
 State (`--state-dir`): each module's state is written at most once a second while it changes
 and once more on shutdown (persist.py).
@@ -49,6 +51,8 @@ from cloudinfer.emulator.faults import Faults
 from cloudinfer.emulator.modelarts.module import ModelArtsModule
 from cloudinfer.emulator.modelarts.store import ModelArtsStore
 from cloudinfer.emulator.modules import CloudModule, ModuleBuilder, Shared
+from cloudinfer.emulator.vias.module import ViasModule
+from cloudinfer.emulator.vias.store import ViasStore
 
 __all__ = [
     "DEV_ACCESS_KEY",
@@ -62,7 +66,7 @@ __all__ = [
 ]
 
 # One line per emulated cloud API.
-MODULES: tuple[ModuleBuilder, ...] = (EasModule, ModelArtsModule, FabricModule)
+MODULES: tuple[ModuleBuilder, ...] = (EasModule, ModelArtsModule, FabricModule, ViasModule)
 
 
 class Emulator:
@@ -100,6 +104,14 @@ class Emulator:
         module = self.modules[FabricModule.name]
         if not isinstance(module, FabricModule):
             raise TypeError(f"module {FabricModule.name!r} is a {type(module).__name__}")
+        return module.store
+
+    @property
+    def vias_store(self) -> ViasStore:
+        """The VIAS algorithms and service records, for tests that look behind the API."""
+        module = self.modules[ViasModule.name]
+        if not isinstance(module, ViasModule):
+            raise TypeError(f"module {ViasModule.name!r} is a {type(module).__name__}")
         return module.store
 
     def app(self) -> web.Application:

@@ -14,6 +14,9 @@ DEFAULT_ACCOUNT = "emulator-account"
 DEFAULT_FABRIC_WORKSPACE = "default"
 FABRIC_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")  # Fabric's ids: workspaces, endpoints, ...
 FABRIC_MU_MAX = 1000  # an inference endpoint's maximum is 1-1000 resource units
+VIAS_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")  # VIAS algorithm ids (and resource pool ids)
+VIAS_PROJECT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a project id named by `--vias-algorithm`
+VIAS_NAME_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,17 @@ class FabricEndpoint:
     min: int = 0
 
 
+@dataclass(frozen=True)
+class ViasAlgorithm:
+    """A VIAS algorithm the account has from the start (`--vias-algorithm`): its id and name,
+    the project it is offered in (None: every project of the account) and the account."""
+
+    alg_id: str
+    name: str
+    project: str | None = None
+    account: str = DEFAULT_ACCOUNT
+
+
 @dataclass
 class EmulatorConfig:
     host: str = "127.0.0.1"
@@ -60,6 +74,8 @@ class EmulatorConfig:
     persist_interval: float = 1.0
     # DataArts Fabric inference endpoints that exist from the start (`--fabric-endpoint`).
     fabric_endpoints: list[FabricEndpoint] = field(default_factory=list)
+    # VIAS algorithms the accounts have from the start (`--vias-algorithm`).
+    vias_algorithms: list[ViasAlgorithm] = field(default_factory=list)
 
 
 def parse_access_key(text: str) -> AccessKey:
@@ -99,3 +115,25 @@ def parse_fabric_endpoint(text: str) -> FabricEndpoint:
     if not max_text.isdigit() or not 1 <= int(max_text) <= FABRIC_MU_MAX:
         raise ValueError(f"fabric endpoint {text!r}: MAX must be an integer in [1, 1000]")
     return FabricEndpoint(endpoint_id, spec_code, int(max_text), workspace, account)
+
+
+def parse_vias_algorithm(text: str) -> ViasAlgorithm:
+    """`ID:NAME[:PROJECT[:ACCOUNT]]`: an algorithm of the account's VIAS catalogue (e.g.
+    `alg-1:Intrusion Detection`); without PROJECT it is offered in every project of the
+    account, ACCOUNT defaults to the default account."""
+    usage = "expected ID:NAME[:PROJECT[:ACCOUNT]]"
+    parts = text.split(":")
+    if not 2 <= len(parts) <= 4:
+        raise ValueError(f"vias algorithm {text!r}: {usage}")
+    alg_id, name = parts[:2]
+    project = parts[2] if len(parts) > 2 and parts[2] else None
+    account = parts[3] if len(parts) > 3 and parts[3] else DEFAULT_ACCOUNT
+    if not VIAS_ID.match(alg_id):
+        raise ValueError(f"vias algorithm {text!r}: ID must be 1-64 letters, digits or '-'")
+    if not name.strip() or len(name) > VIAS_NAME_MAX:
+        raise ValueError(f"vias algorithm {text!r}: NAME must be 1-{VIAS_NAME_MAX} characters")
+    if project is not None and not VIAS_PROJECT.match(project):
+        raise ValueError(
+            f"vias algorithm {text!r}: PROJECT must be 1-64 letters, digits, '-' or '_'"
+        )
+    return ViasAlgorithm(alg_id, name, project, account)
