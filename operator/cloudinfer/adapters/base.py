@@ -204,8 +204,10 @@ class ExternalClient(Protocol):
 
     async def claim(
         self, resource: ManagedResource, ctx: CallContext, observation: Observation
-    ) -> None:
-        """Stamp this resource's owner labels on an existing cloud resource it adopts."""
+    ) -> dict[str, Any] | None:
+        """Stamp this resource's owner labels on an existing cloud resource it adopts; return
+        status fields to record with the adoption (VIAS: the settings taken as applied), or
+        None."""
         ...
 
     async def delete(self, resource: ManagedResource, ctx: CallContext) -> None: ...

@@ -160,11 +160,14 @@ def parse_applied(text: str | None) -> tuple[dict[str, str], str | None]:
     return dict(zip(FIELDS, parts, strict=True)), stamp or None
 
 
-def config_drift(resource: ManagedResource) -> list[Drift]:
-    """The redeploying fields whose spec differs from what was last deployed."""
+def config_drift(resource: ManagedResource, sent: Mapping[str, str] | None = None) -> list[Drift]:
+    """The redeploying fields whose spec differs from what was last deployed: as recorded in
+    status, else as this process last sent (`sent`: a deploy whose settings are not recorded
+    yet, so a spec change while it deploys is not taken as applied)."""
     applied, _ = parse_applied(resource.status.get(APPLIED))
+    applied = applied or dict(sent or {})
     if not applied:
-        return []  # nothing on record (adopted, or observed): what runs is taken as is
+        return []  # nothing on record (observed, or deployed before a restart): taken as is
     return [Drift(f"spec.{f}") for f, d in wanted(resource).items() if applied.get(f) != d]
 
 
@@ -230,6 +233,8 @@ class ViasAlgorithmServiceAdapter:
         self.client, self.observer = client, observer
         # Algorithm id → (resource uid, when) of this process's deploys (CLAIM_SECONDS).
         self._claims: dict[str, tuple[str, float]] = {}
+        # Algorithm id → the digests this process last deployed or adopted it with.
+        self._sent: dict[str, dict[str, str]] = {}
 
     def external_name(self, spec: Any, metadata_name: str) -> str:
         return external_name(spec, metadata_name)
@@ -387,13 +392,13 @@ class ViasAlgorithmServiceAdapter:
             stoppable = status not in ("service_stopping", "service_stopped")
             return [Drift("spec.stopped", False, True)] if stoppable else []
         if status in ("service_stopped", "service_failed"):
-            changed = config_drift(resource)
+            changed = config_drift(resource, self._sent.get(service.alg_id))
             if status == "service_stopped":
                 return [Drift("spec.stopped", True, False)]
             return changed  # failed: deployed again only for a new spec
         if status not in SERVING:
             return []
-        drift = config_drift(resource)
+        drift = config_drift(resource, self._sent.get(service.alg_id))
         if not drift and shown is not None:
             _, stamp = parse_applied(resource.status.get(APPLIED))
             if (
@@ -457,6 +462,7 @@ class ViasAlgorithmServiceAdapter:
     async def _deploy(self, resource: ManagedResource) -> None:
         spec = spec_of(resource)
         alg_id = resource.external_name
+        self._sent[alg_id] = wanted(resource)
         try:
             await self.client.deploy(
                 alg_id,
@@ -476,10 +482,14 @@ class ViasAlgorithmServiceAdapter:
 
     async def claim(
         self, resource: ManagedResource, ctx: CallContext, observation: Observation
-    ) -> None:
+    ) -> dict[str, Any]:
         # Nothing to stamp on a VIAS service: adopting records the algorithm id on the
         # resource (the reconciler's identity annotation), which makes it this one's.
         self._claim(resource.external_name, resource.uid)
+        # Its settings cannot be read back: what runs is taken as the spec of the moment of
+        # adoption, so a spec change after it (even before the next Show) redeploys.
+        self._sent[resource.external_name] = wanted(resource)
+        return {APPLIED: render_applied(wanted(resource), None)}
 
     async def update(
         self, resource: ManagedResource, ctx: CallContext, observation: Observation
@@ -500,6 +510,7 @@ class ViasAlgorithmServiceAdapter:
     async def delete(self, resource: ManagedResource, ctx: CallContext) -> None:
         alg_id = resource.external_name
         self._claims.pop(alg_id, None)
+        self._sent.pop(alg_id, None)
         try:
             with contextlib.suppress(NotFound):  # never deployed: nothing runs
                 await self.client.stop(alg_id)

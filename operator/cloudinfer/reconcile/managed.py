@@ -452,7 +452,7 @@ class Reconciler:
         if self._elsewhere(res, obs):
             return await self._cross_namespace(res, obs)
         try:
-            await self.adapter.claim(res, self.ctx, obs)
+            recorded = await self.adapter.claim(res, self.ctx, obs)
         except CloudError as exc:
             return await self._cloud_error(res, obs, exc, "adopt")
         previous = f"resource {obs.owner_uid}" if obs.owner_uid else "nobody"
@@ -463,16 +463,18 @@ class Reconciler:
             f'took over "{res.external_name}" (owned by {previous} before)',
         )
         obs = dataclasses.replace(obs, owner_uid=res.uid, owner_namespace=res.namespace)
-        return await self._sync(res, obs)
+        return await self._sync(res, obs, dict(recorded or {}))
 
-    async def _sync(self, res: ManagedResource, obs: Observation) -> float | None:
-        extra: dict[str, Any] = {}
+    async def _sync(
+        self, res: ManagedResource, obs: Observation, extra: dict[str, Any] | None = None
+    ) -> float | None:
+        extra = dict(extra or {})
         manage = res.manage
         was_refused = refused(res)
         updated = False
         if manage and obs.drift and not obs.transitional and not obs.deleting and not was_refused:
             try:
-                extra = await self.adapter.update(res, self.ctx, obs)
+                extra.update(await self.adapter.update(res, self.ctx, obs))
             except CloudError as exc:
                 return await self._cloud_error(res, obs, exc, "update")
             updated = True

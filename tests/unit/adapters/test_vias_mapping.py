@@ -223,3 +223,19 @@ async def test_stopping_deleting_and_observe_by_service_id() -> None:
     seen = await vias.observe(observed, CTX)
     assert seen.exists and seen.drift == () and seen.recorded["algId"] == ALG
     assert seen.phase == "Running"
+
+
+async def test_a_spec_change_during_the_first_deploy_or_after_adoption_is_deployed() -> None:
+    client = Client("not_deployed")
+    vias = await adapter(client)
+    await vias.create(resource(), CTX)  # status records nothing applied yet
+    client.status = "service_running"
+    changed = await vias.observe(resource(streamCount=5), CTX, fresh=True)
+    assert [d.path for d in changed.drift] == ["spec.streamCount"]
+    assert APPLIED not in changed.recorded  # the new spec is not taken as deployed
+
+    taken = await adapter(Client("service_running"))
+    recorded = await taken.claim(resource(), CTX, changed)
+    assert recorded is not None and parse_applied(recorded[APPLIED])[0] == wanted(resource())
+    later = await taken.observe(resource(streamCount=6), CTX)
+    assert [d.path for d in later.drift] == ["spec.streamCount"]
