@@ -47,9 +47,12 @@ EXAMPLE_KINDS = (
     "clusterproviderconfigs.cloudinfer.io",
     "inferenceservices.cloudinfer.io",
     "serviceinstances.cloudinfer.io",
+    "algorithmservices.cloudinfer.io",
 )
 # The inference endpoint deploy/examples/fabric.yaml deploys on (ID:SPEC:MAX:WORKSPACE).
 DEV_FABRIC_ENDPOINT = "ep-llama-dev:mu.llama3.8b:4:ws-dev"
+# The VIAS algorithm deploy/examples/vias.yaml deploys (ID:NAME), in every project.
+DEV_VIAS_ALGORITHM = "068ed4d8-077e-4ec9-aa19-bc0000a0e925:Intrusion Detection"
 READY_TIMEOUT = 180.0
 POLL_SECONDS = 0.5
 
@@ -349,6 +352,7 @@ def run_dev_stack(
                 f"--state-dir={state / 'emulator'}",
                 f"--deploy-seconds={deploy_seconds}",
                 f"--fabric-endpoint={DEV_FABRIC_ENDPOINT}",
+                f"--vias-algorithm={DEV_VIAS_ALGORITHM}",
             )
             stack.callback(stop_process, emulator)
         _await_emulator(emulator, state, emulator_port)

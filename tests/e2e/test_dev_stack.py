@@ -69,6 +69,16 @@ def test_dev_stack(tmp_path: Path) -> None:
         assert any(
             c["type"] == "Ready" and c["status"] == "True" for c in chat["status"]["conditions"]
         )
+        algorithms = json.loads(
+            kubectl(state / "kubeconfig", "get", "cias", "-A", "-o", "json").stdout
+        )
+        [detection] = algorithms["items"]
+        assert detection["metadata"]["name"] == "intrusion-detection"
+        assert detection["status"]["serviceApis"] and detection["status"]["serviceId"]
+        assert any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in detection["status"]["conditions"]
+        )
         shared = json.loads(
             kubectl(state / "kubeconfig", "get", "cicpc", "eas-shared", "-o", "json").stdout
         )
