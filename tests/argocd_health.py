@@ -23,7 +23,13 @@ from lupa import lua51
 ROOT = Path(__file__).resolve().parents[1]
 CUSTOMIZATIONS = ROOT / "deploy" / "argocd" / "resource_customizations"
 GROUP = "cloudinfer.io"
-KINDS = ("InferenceService", "ServiceInstance", "ProviderConfig", "ClusterProviderConfig")
+KINDS = (
+    "InferenceService",
+    "ServiceInstance",
+    "AlgorithmService",
+    "ProviderConfig",
+    "ClusterProviderConfig",
+)
 # gitops-engine's HealthStatusCode values; anything else Argo CD turns into Unknown.
 VALID_STATUSES = frozenset(
     {"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"}

@@ -1,7 +1,7 @@
-"""The Argo CD health checks (deploy/argocd) on live objects: an InferenceService and a
-ServiceInstance (DataArts Fabric) driven through their lives on the emulator, and provider
-configs, each state checked with the real object the API server returns, in the argocd-cm
-sandbox and with open libraries.
+"""The Argo CD health checks (deploy/argocd) on live objects: an InferenceService, a
+ServiceInstance (DataArts Fabric) and an AlgorithmService (VIAS) driven through their lives on
+the emulator, and provider configs, each state checked with the real object the API server
+returns, in the argocd-cm sandbox and with open libraries.
 
 The testdata of deploy/argocd comes from here: with CLOUDINFER_ARGOCD_CAPTURE=1 each checked
 object is saved (managedFields and the last-applied annotation dropped, status kept whole) as
@@ -26,6 +26,8 @@ from kubernetes.client.exceptions import ApiException
 from cloudinfer.api.kinds import GROUP, VERSION
 from tests.argocd_health import CUSTOMIZATIONS, ROOT, Health, evaluate, load_yaml, script
 from tests.integration.conftest import DEV_KEY, OPERATOR_NAMESPACE, Cluster, Emulator, Operator
+from tests.integration.test_algorithmservice import algorithm
+from tests.integration.test_algorithmservice import cloud as vias_service
 from tests.integration.test_inferenceservice import SPEC, ext
 from tests.integration.test_providerconfig import put_secret
 from tests.integration.test_serviceinstance import cloud, endpoint
@@ -34,11 +36,13 @@ from tests.support import wait_for
 CAPTURE = os.environ.get("CLOUDINFER_ARGOCD_CAPTURE") == "1"
 ISVC = "inferenceservices"
 SI = "serviceinstances"
+AS = "algorithmservices"
 PC = "providerconfigs"
 CPC = "clusterproviderconfigs"
 KINDS = {
     ISVC: "InferenceService",
     SI: "ServiceInstance",
+    AS: "AlgorithmService",
     PC: "ProviderConfig",
     CPC: "ClusterProviderConfig",
 }
@@ -567,6 +571,161 @@ def test_serviceinstance_observing_what_does_not_exist(
     create(cluster, SI, body)
     missing = with_condition(cluster, SI, namespace, name, "False", "ExternalNotFound")
     check(SI, "observed-not-found", missing, degraded_by(conditions(missing)["Ready"]))
+
+
+# -- AlgorithmService (VIAS) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def vias(cluster: Cluster, operator: Operator, emulator: Emulator, namespace: str) -> str:
+    """A VIAS project of the test's own and a Ready ProviderConfig `vias` for it (polling
+    fast); returns the project."""
+    project = uuid.uuid4().hex
+    put_secret(
+        cluster,
+        namespace,
+        "vias-creds",
+        {"accessKeyId": DEV_KEY[0], "accessKeySecret": DEV_KEY[1]},
+    )
+    config = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ProviderConfig",
+        "metadata": {"name": "vias", "namespace": namespace},
+        "spec": {
+            "cloud": "huawei-vias",
+            "region": "cn-north-4",
+            "projectId": project,
+            "endpoint": emulator.url,
+            "credentialsSecretRef": {"name": "vias-creds"},
+            "pollIntervals": {"transitionalSeconds": 1, "stableSeconds": 10},
+        },
+    }
+    create(cluster, PC, config)
+    cluster.wait_condition(PC, "vias", namespace, "True")
+    return project
+
+
+def algorithm_service(namespace: str, name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "AlgorithmService",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"providerConfigRef": {"name": "vias"}, **spec},
+    }
+
+
+def force(emulator: Emulator, service_id: str, alg_status: str, error_msg: str = "") -> None:
+    """Set a VIAS service's status at once (the emulator's admin API), as the cloud would."""
+    body = {"alg_status": alg_status, "error_msg": error_msg}
+    emulator.admin("PUT", f"/vias/services/{service_id}", body)
+
+
+def test_algorithmservice_lifecycle(
+    cluster: Cluster, emulator: Emulator, namespace: str, vias: str
+) -> None:
+    name = "lifecycle"
+    alg = algorithm(emulator, vias)
+    body = algorithm_service(namespace, name, algId=alg, poolId="pool-1", streamCount=2)
+    created = create(cluster, AS, body)
+    check(AS, "created", created, WAITING)
+
+    deploying = in_phase(cluster, namespace, name, "Deploying", plural=AS)
+    assert conditions(deploying)["Ready"]["status"] == "False"
+    check(AS, "deploying", deploying, on_its_way(deploying))
+    running = with_condition(cluster, AS, namespace, name, "True", "Available")
+    assert running["status"]["serviceId"] and running["status"]["serviceApis"]
+    check(AS, "running", running, Health("Healthy", "service is running"))
+
+    patch(cluster, AS, namespace, name, annotation(PAUSED, "true"))
+    paused = with_condition(cluster, AS, namespace, name, "False", "ReconcilePaused", "Synced")
+    check(AS, "paused", paused, Health("Suspended", f"paused by the {PAUSED} annotation"))
+    patch(cluster, AS, namespace, name, annotation(PAUSED, None))
+    with_condition(cluster, AS, namespace, name, "True", "ReconcileSuccess", "Synced")
+
+    # More streams: VIAS deploys the running service again (service_upgrading).
+    patch(cluster, AS, namespace, name, {"spec": {"streamCount": 3}})
+    updating = in_phase(cluster, namespace, name, "Updating", plural=AS)
+    check(AS, "updating", updating, on_its_way(updating))
+    redeployed = with_condition(cluster, AS, namespace, name, "True", "Available")
+    assert vias_service(emulator, vias, alg)["stream_count"] == 3
+    check(AS, "redeployed", redeployed, Health("Healthy", "service is running"), save=False)
+
+    patch(cluster, AS, namespace, name, {"spec": {"stopped": True}})
+    stopped = with_condition(cluster, AS, namespace, name, "False", "Stopped")
+    assert stopped["status"]["phase"] == "Stopped"
+    assert vias_service(emulator, vias, alg)["alg_status"] == "service_stopped"
+    check(AS, "stopped", stopped, Health("Suspended", "service is stopped as requested"))
+
+    deleting = delete(cluster, AS, namespace, name)
+    assert deleting["metadata"]["deletionTimestamp"]
+    check(AS, "deleting", deleting, Health("Progressing", "Pending deletion"))
+    wait_for(lambda: gone(cluster, AS, namespace, name), 30, f"{name} deleted")
+
+
+def test_algorithmservice_failed(
+    cluster: Cluster, emulator: Emulator, namespace: str, vias: str
+) -> None:
+    """The algorithm's container cannot start: phase Failed, and VIAS's error_msg."""
+    name = "cannot-start"
+    alg = algorithm(emulator, vias)
+    broken = {"model": "emulator-fail"}
+    create(
+        cluster,
+        AS,
+        algorithm_service(
+            namespace, name, algId=alg, poolId="pool-1", streamCount=1, deployConfig=broken
+        ),
+    )
+    failed = with_condition(cluster, AS, namespace, name, "False", "DeployFailed")
+    st = failed["status"]
+    assert st["phase"] == "Failed" and st["cloudStatus"] == "service_failed", st
+    assert st["message"] == vias_service(emulator, vias, alg)["error_msg"], st
+    check(AS, "failed", failed, Health("Degraded", f"DeployFailed: {st['message']}"))
+
+
+def test_algorithmservice_finished(
+    cluster: Cluster, emulator: Emulator, namespace: str, vias: str
+) -> None:
+    """VIAS ends the service (its package or subscription ran out): nothing can be deployed
+    any more, Degraded."""
+    name = "finished"
+    alg = algorithm(emulator, vias)
+    body = algorithm_service(namespace, name, algId=alg, poolId="pool-1", streamCount=1)
+    create(cluster, AS, body)
+    running = with_condition(cluster, AS, namespace, name, "True", "Available")
+    force(emulator, running["status"]["serviceId"], "service_finished")
+    finished = with_condition(cluster, AS, namespace, name, "False", "DeployFailed")
+    assert finished["status"]["phase"] == "Finished", finished["status"]
+    check(AS, "finished", finished, degraded_by(conditions(finished)["Ready"]))
+
+
+def test_algorithmservice_observing_a_degraded_service(
+    cluster: Cluster, emulator: Emulator, namespace: str, vias: str
+) -> None:
+    """VIAS reports the service needs attention (service_concerning): phase Degraded, with
+    the cloud's error_msg. Observed, so that the operator does not redeploy it."""
+    alg = algorithm(emulator, vias, "Crowd Counting")
+    service_id = vias_service(emulator, vias, alg)["service_id"]
+    force(emulator, service_id, "service_concerning", "camera 3 offline")
+    name = "concerning"
+    body = algorithm_service(namespace, name, managementPolicy="Observe", serviceId=service_id)
+    create(cluster, AS, body)
+    degraded = with_condition(cluster, AS, namespace, name, "False", "Degraded")
+    st = degraded["status"]
+    assert (st["phase"], st["message"]) == ("Degraded", "camera 3 offline"), st
+    check(AS, "degraded", degraded, Health("Degraded", "Degraded: camera 3 offline"))
+
+
+def test_algorithmservice_observing_what_does_not_exist(
+    cluster: Cluster, namespace: str, vias: str
+) -> None:
+    name = "observed"
+    body = algorithm_service(
+        namespace, name, managementPolicy="Observe", serviceId=str(uuid.uuid4())
+    )
+    create(cluster, AS, body)
+    missing = with_condition(cluster, AS, namespace, name, "False", "ExternalNotFound")
+    check(AS, "observed-not-found", missing, degraded_by(conditions(missing)["Ready"]))
 
 
 # -- ProviderConfig and ClusterProviderConfig -------------------------------------------------

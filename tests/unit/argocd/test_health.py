@@ -28,7 +28,7 @@ from tests.argocd_health import (
 
 ARGOCD = ROOT / "deploy" / "argocd"
 # The kinds whose status is cloudinfer's ManagedStatus: one health script between them.
-MANAGED_KINDS = ("InferenceService", "ServiceInstance")
+MANAGED_KINDS = ("InferenceService", "ServiceInstance", "AlgorithmService")
 ALL_CASES = [
     pytest.param(kind, path, expected, id=f"{kind}/{path.stem}")
     for kind in KINDS
@@ -64,7 +64,7 @@ def test_statuses_covered(kind: str) -> None:
     seen = {expected.status for _, expected in cases(kind)}
     wanted = {"Healthy", "Progressing", "Degraded"}
     if kind in MANAGED_KINDS:
-        wanted.add("Suspended")  # paused (and an InferenceService stopped as asked)
+        wanted.add("Suspended")  # paused (and a kind with spec.stopped stopped as asked)
     assert wanted <= seen
 
 
@@ -84,7 +84,8 @@ def test_provider_configs_share_one_script() -> None:
 def test_managed_kinds_share_one_script() -> None:
     """One script for every kind with cloudinfer's managed status (Argo CD wants a file per
     kind): a fix to one cannot miss another. ServiceInstance has no spec.stopped, which only
-    the InferenceService-stopped branch reads (nil there: never taken)."""
+    the stopped branch (InferenceService, AlgorithmService) reads (nil there: never taken);
+    phases Degraded and Finished are AlgorithmService's (VIAS) only."""
     first, *others = MANAGED_KINDS
     for kind in others:
         assert script(kind) == script(first), f"{kind}/health.lua differs from {first}'s"

@@ -1,7 +1,8 @@
--- Health of a cloudinfer managed resource: InferenceService and ServiceInstance (one script,
--- the same file in both folders, kept equal by a test), and unchanged any other kind whose
--- status is cloudinfer's ManagedStatus (conditions Ready and Synced, observedGeneration,
--- failedGeneration/failedRetry, phase, progress). Who writes what and why:
+-- Health of a cloudinfer managed resource: InferenceService, ServiceInstance and
+-- AlgorithmService (one script, the same file in each folder, kept equal by a test), and
+-- unchanged any other kind whose status is cloudinfer's ManagedStatus (conditions Ready and
+-- Synced, observedGeneration, failedGeneration/failedRetry, phase, progress). Who writes
+-- what and why:
 -- https://github.com/cloudinfer/cloudinfer/blob/main/operator/cloudinfer/reconcile/managed.py
 --
 -- It must run in the argocd-cm sandbox, which has no string or math library (not even
@@ -123,15 +124,29 @@ end
 
 -- The cloud reports the deployment failed (an image pull, a model download or load; the
 -- message is the cloud's, e.g. Fabric's "error_code: error_msg"): Degraded until a new spec is
--- applied to it (Ready then says Updating).
+-- applied to it (Ready then says Updating). VIAS's service_finished (phase Finished: its
+-- package or subscription ended, nothing can be deployed any more) comes as DeployFailed too.
 if ready ~= nil and ready.reason == "DeployFailed" then
   hs.status = "Degraded"
   hs.message = describe(ready)
   return hs
 end
-if status.phase == "Failed" and (ready == nil or ready.reason ~= "Updating") then
+-- Phases in which the cloud itself says the service is unwell, and what to say when it gives
+-- no reason: Failed, and VIAS's Degraded (service_concerning: deployed, but needing attention,
+-- e.g. a camera offline; Ready=False with reason Degraded) and Finished.
+local unwell = {
+  Failed = "the cloud reports the resource failed",
+  Degraded = "the cloud reports the resource needs attention",
+  Finished = "the cloud reports the resource finished",
+}
+if status.phase ~= nil and unwell[status.phase] ~= nil
+    and (ready == nil or ready.reason ~= "Updating") then
+  local said = status.message
+  if said == nil or said == "" then
+    said = unwell[status.phase]
+  end
   hs.status = "Degraded"
-  hs.message = "Failed: " .. (status.message or "the cloud reports the resource failed")
+  hs.message = status.phase .. ": " .. said
   return hs
 end
 
@@ -157,8 +172,8 @@ if ready ~= nil and ready.status == "True" then
   return hs
 end
 
--- spec.stopped is InferenceService's: on a kind without it (ServiceInstance; Fabric has no
--- stop) this never holds.
+-- spec.stopped is InferenceService's and AlgorithmService's: on a kind without it
+-- (ServiceInstance; Fabric has no stop) this never holds.
 if spec.stopped == true and status.phase == "Stopped" then
   hs.status = "Suspended"
   hs.message = detail or "stopped as requested"
