@@ -4,7 +4,7 @@ ExternalClient: observe, create, update, delete)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -86,6 +86,21 @@ class ManagedResource:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """A resource that recorded a cloud name (annotation EXTERNAL_NAME) in the same place on
+    the cloud (cloud, endpoint, region, project or workspace), in any namespace."""
+
+    namespace: str
+    name: str
+    uid: str
+    created: str  # creationTimestamp (RFC 3339, so it sorts by time)
+
+
+def no_holders(name: str) -> tuple[Holder, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
 class CallContext:
     """Per-call settings from the resource's provider config: shared clients and accounts
     are never mutated per call, so two provider configs never see each other's."""
@@ -97,6 +112,11 @@ class CallContext:
     cross_namespace: bool = False
     # The account identity (providers.base.Provider.account_identity); "" when unknown.
     account: str = ""
+    # Who recorded a name here, from the runtime's cache of every resource of the kind: for
+    # clouds whose resources carry no owner mark (VIAS), ownership is decided on this side.
+    holders: Callable[[str], tuple[Holder, ...]] = field(
+        default=no_holders, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,12 @@ class Provider:
             account=self.account_identity(spec, creds),
         )
 
+    def place(self, spec: ProviderConfigSpec) -> str:
+        """Where a provider config's cloud names live, whoever's keys reach it: cloud,
+        endpoint, region and scope (project, workspace)."""
+        endpoint = (spec.endpoint or self.default_endpoint(spec.region)).rstrip("/")
+        return "\0".join((self.cloud, endpoint, spec.region, self.scope(spec)))
+
     def account_identity(self, spec: ProviderConfigSpec, creds: Credentials) -> str:
         """Which account (and place in it) a resource's cloud resource lives in, as a short
         digest recorded on the resource at create time: where it changes, acting would
@@ -103,10 +109,9 @@ class Provider:
         long-term keys. Temporary (STS) keys get a new id at every refresh, and an IAM token
         names no account: without `accountId` those are identified by place only (cloud,
         endpoint, region, scope), never taken for a move when they rotate."""
-        endpoint = (spec.endpoint or self.default_endpoint(spec.region)).rstrip("/")
         temporary = creds.security_token is not None or creds.iam_token is not None
         principal = creds.account_id or ("" if temporary else creds.access_key_id or "")
-        text = "\0".join((self.cloud, endpoint, spec.region, self.scope(spec), principal))
+        text = "\0".join((self.place(spec), principal))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def account_key(self, spec: ProviderConfigSpec, creds: Credentials) -> AccountKey:

@@ -286,6 +286,12 @@ class Reconciler:
             marks[ACCOUNT] = self.ctx.account
         return marks
 
+    async def _unrecord(self, res: ManagedResource) -> ManagedResource:
+        """Take back the name this create recorded (client-named)."""
+        await self.writer.prepare(res, {EXTERNAL_NAME: None}, finalizer=False)
+        annotations = {k: v for k, v in res.annotations.items() if k != EXTERNAL_NAME}
+        return dataclasses.replace(res, annotations=annotations)
+
     async def _create(self, res: ManagedResource) -> float | None:
         # One metadata write before the create call: the finalizer (the object cannot vanish
         # with a service behind it) and the identity marker.
@@ -313,6 +319,10 @@ class Reconciler:
         except Conflict as exc:
             if self._server_named:
                 return await self._name_taken(res, exc)
+            if EXTERNAL_NAME in marker:
+                # Recorded for this create only, so it proves nothing, and it must not pass
+                # for ours later (a cloud that keeps no owner marker, VIAS, goes by it).
+                res = await self._unrecord(res)
             # A name clash: ours from an earlier attempt whose answer was lost, or someone else's.
             try:
                 obs = await self.adapter.observe(res, self.ctx, fresh=True)
@@ -320,15 +330,10 @@ class Reconciler:
                 return await self._cloud_error(res, None, exc, "observe")
             if obs.exists and obs.owner_uid == res.uid:
                 return await self._sync(res, obs)
-            if EXTERNAL_NAME in marker:
-                # Recorded for this create only: the name is another's, so the record must
-                # not later pass for ours (a cloud that keeps no owner marker, VIAS, goes
-                # by it).
-                await self.writer.prepare(res, {EXTERNAL_NAME: None}, finalizer=False)
-                annotations = {k: v for k, v in res.annotations.items() if k != EXTERNAL_NAME}
-                res = dataclasses.replace(res, annotations=annotations)
             return await self._conflict(res, obs)
         except CloudError as exc:
+            if isinstance(exc, Invalid) and EXTERNAL_NAME in marker:
+                res = await self._unrecord(res)  # refused: nothing was made under the name
             return await self._create_refused(res, exc)
         if self._server_named:
             res = await self._record_id(res, external_id)

@@ -73,8 +73,14 @@ def user_view(body: Mapping[str, Any], own_annotations: frozenset[str]) -> tuple
 
 
 class ObjectCache:
-    def __init__(self, own_annotations: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, own_annotations: frozenset[str] = frozenset(), name_annotation: str = ""
+    ) -> None:
         self._bodies: dict[Key, dict[str, Any]] = {}
+        # (Kind, value of `name_annotation`) → the objects carrying it: who recorded a cloud
+        # name, across namespaces (names_held), kept with every put and drop.
+        self._name_annotation = name_annotation
+        self._by_name: dict[tuple[str, str], set[Key]] = {}
         self.own_annotations = own_annotations
         # Per object, the own annotations' values as the operator last wrote (or first saw)
         # them: an edit by someone else is told from the echo of our own write by these.
@@ -121,6 +127,7 @@ class ObjectCache:
             return False
         self._bodies[key] = trimmed = trim(body)
         present = trimmed["metadata"].get("annotations") or {}
+        self._index_name(key, old, present)
         if key not in self._expected:  # first sight: what it carries now is the baseline
             self._expected[key] = {k: present.get(k) for k in self.own_annotations}
         if old is None:
@@ -137,7 +144,33 @@ class ObjectCache:
         pending -= echoed
         return bool(changed - echoed)
 
+    def _index_name(
+        self, key: Key, old: Mapping[str, Any] | None, present: Mapping[str, str]
+    ) -> None:
+        if not self._name_annotation:
+            return
+        before = ((old or {}).get("metadata") or {}).get("annotations") or {}
+        was, now = before.get(self._name_annotation), present.get(self._name_annotation)
+        if was == now and old is not None:
+            return
+        if was:
+            held = self._by_name.get((key[0], was))
+            if held is not None:
+                held.discard(key)
+                if not held:
+                    del self._by_name[(key[0], was)]
+        if now:
+            self._by_name.setdefault((key[0], now), set()).add(key)
+
+    def names_held(self, kind: str, name: str) -> list[dict[str, Any]]:
+        """Every object of `kind` whose name annotation records `name`, in any namespace."""
+        keys = self._by_name.get((kind, name), ())
+        return [self._bodies[k] for k in sorted(keys) if k in self._bodies]
+
     def drop(self, key: Key) -> None:
+        old = self._bodies.get(key)
+        if old is not None:
+            self._index_name(key, old, {})
         self._bodies.pop(key, None)
         self._expected.pop(key, None)
         self._pending.pop(key, None)

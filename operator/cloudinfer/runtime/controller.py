@@ -12,6 +12,7 @@ changed) and after a long jittered resync."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import random
 from collections.abc import Hashable, Mapping
@@ -22,7 +23,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from cloudinfer import conditions
-from cloudinfer.adapters.base import EXTERNAL_NAME, CreatePending, ManagedResource
+from cloudinfer.adapters.base import EXTERNAL_NAME, CreatePending, Holder, ManagedResource
 from cloudinfer.api.common import ManagedSpec
 from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, GROUP, ManagedKind, managed_kind
 from cloudinfer.clouds.ratelimit import Parked, admission, patience
@@ -50,6 +51,7 @@ from cloudinfer.runtime.resolve import (
     LabelsLookup,
     SecretLookup,
     config_ref,
+    place_of,
     resolve,
 )
 from cloudinfer.runtime.secretrefs import SecretName, referenced_secrets, secret_values
@@ -101,7 +103,7 @@ class Runtime:
         self._rng = rng or random.Random()
         self.queue: WorkQueue[Key] = WorkQueue(self.reconcile, workers=workers)
         self.events = EventSink(kube.post_event)
-        self.objects = ObjectCache(OWN_ANNOTATIONS)
+        self.objects = ObjectCache(OWN_ANNOTATIONS, name_annotation=EXTERNAL_NAME)
         self.accounts = AccountPool(self._wake)
         self.gate: AccountGate[Key] = AccountGate(max(1, workers // 2), self.queue.add)
         self.failures: dict[Key, int] = {}
@@ -358,11 +360,17 @@ class Runtime:
         if not observer.ready and not observer.errors:
             return None  # the account's first listing wakes every resource waiting on it
         slot = _Slot(self.gate, account.key, key)
+        ctx = dataclasses.replace(
+            resolved.provider.context(resolved.config, resolved.credentials),
+            holders=functools.partial(
+                self._holders, kind_name, resolved.provider.place(resolved.config)
+            ),
+        )
         reconciler = Reconciler(
             kind,
             adapter,
             writer,
-            resolved.provider.context(resolved.config, resolved.credentials),
+            ctx,
             retry_base=intervals.transitional,
             failures=self.failures,
             rng=self._rng,
@@ -373,6 +381,25 @@ class Runtime:
                 return await reconciler.reconcile(resource)
         except Parked:
             return None  # woken when a slot of this account frees
+
+    def _holders(self, kind: str, place: str, name: str) -> tuple[Holder, ...]:
+        """The resources of `kind` that recorded cloud name `name` in `place`, in any
+        namespace, oldest first. One whose provider config cannot be read counts as there:
+        it may be, and two resources must never both take one name."""
+        found = []
+        for body in self.objects.names_held(kind, name):
+            meta = body["metadata"]
+            where = place_of(body.get("spec") or {}, meta.get("namespace", ""), self._configs)
+            if where is None or where == place:
+                found.append(
+                    Holder(
+                        meta.get("namespace", ""),
+                        meta["name"],
+                        meta["uid"],
+                        str(meta.get("creationTimestamp") or ""),
+                    )
+                )
+        return tuple(sorted(found, key=lambda h: (h.created, h.namespace, h.name)))
 
     async def _blocked(
         self, kind: ManagedKind, writer: KubeWriter, resource: ManagedResource, blocked: Blocked

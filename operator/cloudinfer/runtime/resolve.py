@@ -46,6 +46,31 @@ def config_ref(spec: ManagedSpec, namespace: str) -> ConfigRef:
     return PROVIDER_CONFIG.kind, namespace, ref.name
 
 
+def place_of(spec: Mapping[str, Any], namespace: str, configs: ConfigLookup) -> str | None:
+    """Where on the cloud a resource's names live (Provider.place of its provider config),
+    from its raw spec; None when its provider config cannot be read."""
+    ref = spec.get("providerConfigRef") or {}
+    name = ref.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    cluster = ref.get("kind") == CLUSTER_PROVIDER_CONFIG.kind
+    key = (
+        (CLUSTER_PROVIDER_CONFIG.kind, "", name)
+        if cluster
+        else (PROVIDER_CONFIG.kind, namespace, name)
+    )
+    raw = configs(key)
+    if raw is None:
+        return None
+    model = ClusterProviderConfigSpec if cluster else ProviderConfigSpec
+    try:
+        config = model.model_validate(raw)
+    except ValidationError:
+        return None
+    provider = provider_for(config.cloud)
+    return provider.place(config) if provider is not None else None
+
+
 def describe_ref(ref: ConfigRef) -> str:
     kind, namespace, name = ref
     return f'{kind} "{name}"' + (f' in namespace "{namespace}"' if namespace else "")

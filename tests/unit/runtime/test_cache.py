@@ -99,3 +99,22 @@ def test_secret_facts_keep_referenceable_values_out_of_repr() -> None:
     )
     assert not big.values and big.keys == {"blob"}
     assert not token.values and token.keys == {"token"}
+
+
+def test_who_recorded_a_name_is_indexed_across_namespaces() -> None:
+    name = "cloudinfer.io/external-name"
+    cache = ObjectCache(OWN, name_annotation=name)
+    other = ("InferenceService", "team-b", "m")
+    cache.put(KEY, body(1, annotations={name: "alg-1"}))
+    cache.put(other, {**body(1, annotations={name: "alg-1"}), "metadata": {
+        "name": "m", "namespace": "team-b", "uid": "v", "resourceVersion": "1",
+        "annotations": {name: "alg-1"}}})  # fmt: skip
+    held = cache.names_held("InferenceService", "alg-1")
+    assert [b["metadata"]["uid"] for b in held] == ["u", "v"]  # by (kind, namespace, name)
+    assert cache.names_held("AlgorithmService", "alg-1") == []
+    cache.put(KEY, body(2, annotations={name: "alg-2"}))  # renamed
+    assert [b["metadata"]["uid"] for b in cache.names_held("InferenceService", "alg-1")] == ["v"]
+    cache.put(KEY, body(3))  # taken back
+    assert cache.names_held("InferenceService", "alg-2") == []
+    cache.drop(other)
+    assert cache.names_held("InferenceService", "alg-1") == []
