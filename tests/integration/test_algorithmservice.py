@@ -280,6 +280,63 @@ def test_a_deployment_made_elsewhere_is_a_name_conflict(
     assert cloud(emulator, project, alg)["alg_status"] == "service_running"
 
 
+def test_a_deployment_another_namespace_recorded_is_never_taken_or_stopped(
+    cluster: Cluster, emulator: Emulator, namespace: str, project: str, vias_provider: str
+) -> None:
+    """VIAS keeps no owner mark: the resource that recorded the algorithm id owns it, across
+    namespaces and provider configs of one project, even while it is stopped."""
+    alg = algorithm(emulator, project)
+    owner = f"as-{uuid.uuid4().hex[:8]}"
+    apply(cluster, namespace, owner, algId=alg, poolId="pool-1", streamCount=2)
+    cluster.wait_condition(PLURAL, owner, namespace, "True", timeout=60)
+    patch(cluster, namespace, owner, '{"spec": {"stopped": true}}')
+    wait_for(lambda: cloud(emulator, project, alg)["alg_status"] == "service_stopped", 60, "stop")
+    deploys = len(calls(emulator, "DeployAlgorithm", alg))
+
+    other = f"t-{uuid.uuid4().hex[:10]}"
+    cluster.core.create_namespace({"metadata": {"name": other}})
+    intruder = f"as-{uuid.uuid4().hex[:8]}"
+    try:
+        cluster.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "vias-creds", "namespace": other},
+                "stringData": {"accessKeyId": DEV_KEY[0], "accessKeySecret": DEV_KEY[1]},
+            },
+            {
+                "apiVersion": "cloudinfer.io/v1alpha1",
+                "kind": "ProviderConfig",
+                "metadata": {"name": "vias", "namespace": other},
+                "spec": {  # the same project; other settings, so another account object
+                    "cloud": "huawei-vias",
+                    "region": "cn-north-4",
+                    "projectId": project,
+                    "endpoint": emulator.url,
+                    "credentialsSecretRef": {"name": "vias-creds"},
+                    "pollIntervals": {"transitionalSeconds": 2, "stableSeconds": 20},
+                },
+            },
+        )
+        cluster.wait_condition("providerconfigs", "vias", other, "True")
+        apply(cluster, other, intruder, algId=alg, poolId="pool-9", streamCount=9)
+        wait_for(lambda: reason(cluster, other, intruder) == "NameConflict", 60, "NameConflict")
+        assert namespace not in status(cluster, other, intruder).get("message", "")
+        assert len(calls(emulator, "DeployAlgorithm", alg)) == deploys  # not taken
+        assert cloud(emulator, project, alg)["alg_status"] == "service_stopped"
+
+        # The owner starts it again with its own settings; the other never stops it.
+        patch(cluster, namespace, owner, '{"spec": {"stopped": false}}')
+        cluster.wait_condition(PLURAL, owner, namespace, "True", timeout=60)
+        assert cloud(emulator, project, alg)["stream_count"] == 2
+        delete(cluster, other, intruder)
+        wait_for(lambda: gone(cluster, other, intruder), 60, "the other released")
+        assert len(calls(emulator, "StopDeployAlgorithm", alg)) == 1  # the owner's only
+        assert cloud(emulator, project, alg)["alg_status"] == "service_running"
+    finally:
+        cluster.core.delete_namespace(other)
+
+
 def test_refusals_and_failure(
     cluster: Cluster, emulator: Emulator, namespace: str, project: str, vias_provider: str
 ) -> None:

@@ -7,21 +7,24 @@ and "absent" means not deployed. There is no delete API: deletion stops the depl
 a stopped deployment counts as gone.
 
 Ownership. A VIAS service carries nothing the operator could stamp (no labels, tags or free
-description on deploy), so whose a deployment is comes from this side: the resource that
+description on deploy), so whose a deployment is comes from this side, and is exclusive: the
+resource this process is deploying it for, else the oldest resource in the cluster that
 recorded the algorithm id (annotation `cloudinfer.io/external-name`, written before its
-first deploy) owns it. A deployment found running before that, made outside the operator or
-by another resource, is a `NameConflict` (annotation `cloudinfer.io/adopt: "true"` takes it
-over, `managementPolicy: Observe` mirrors it). Two resources of one account naming one
-algorithm at the same moment are told apart in memory: the second deploy is refused as a
-conflict before it is sent. A stopped deployment holds nothing, so a resource may deploy it
-again (take it) without adopting.
+first deploy) with a provider config for the same place (CallContext.holders: any
+namespace, any provider config or keys). A deployment no resource recorded, running, is a
+`NameConflict` (annotation `cloudinfer.io/adopt: "true"` takes it over, `managementPolicy:
+Observe` mirrors it); stopped, it is free to deploy. Before a first deploy the service is
+shown: the listing may be minutes old, and a deploy on a running service upgrades it. A
+resource asking to be stopped deploys nothing. A deploy refused (invalid, conflict) leaves
+no claim behind.
 
 What is applied. ShowServiceDetail does not return `stream_count`, `deploy_config` or
 `envs`, so drift cannot be read off the cloud: `status.appliedConfig` records a digest of
 each as last deployed, with the service's `updated_at` once seen in line. A spec whose
-digests differ is deployed again (an upgrade while it runs: `service_upgrading`); a service
-whose `updated_at` moved on without us (redeployed from the console) is deployed again with
-the spec's settings once it settles. The listing has neither `updated_at` nor the APIs:
+digests differ is deployed again (an upgrade while it runs: `service_upgrading`). A redeploy
+made outside the operator cannot be told (nothing it sets is returned, and `updated_at` is
+not known to be the deployment's), so it is not corrected. The listing has neither
+`updated_at` nor the APIs:
 ShowServiceDetail (one call) is asked when a service settles after a change (its status
 differs from the one last recorded), when nothing was shown yet, and when deleting.
 
@@ -48,7 +51,7 @@ from cloudinfer.adapters.base import (
 )
 from cloudinfer.adapters.drift import digest
 from cloudinfer.api.algorithmservice import AlgorithmServiceSpec, env_ref_path
-from cloudinfer.clouds.errors import Conflict, Invalid, NotFound
+from cloudinfer.clouds.errors import Conflict, Invalid, NotFound, ServerError
 from cloudinfer.clouds.huawei.vias import ServiceDetail, ServiceSummary, ViasClient
 from cloudinfer.observer.batch import BatchObserver
 
@@ -145,7 +148,7 @@ def wanted(resource: ManagedResource) -> dict[str, str]:
 
 def render_applied(digests: Mapping[str, str], stamp: int | None) -> str:
     """`appliedConfig`: the three digests, `@` the service's updated_at when seen in line
-    (empty right after our own deploy)."""
+    (`0` when it has none; empty right after our own deploy)."""
     return ".".join(digests[f] for f in FIELDS) + "@" + ("" if stamp is None else str(stamp))
 
 
@@ -208,6 +211,14 @@ def constraints_of(detail: ServiceDetail) -> dict[str, Any] | None:
     }
 
 
+def _unlisted() -> ServerError:
+    return ServerError(
+        "the project's services could not be listed yet (ListUserServices); retrying before "
+        "deciding whether the algorithm is deployed",
+        code="ListingUnavailable",
+    )
+
+
 def phase_of(status: str) -> str:
     return PHASES.get(status, "Unknown")
 
@@ -253,14 +264,24 @@ class ViasAlgorithmServiceAdapter:
     def _claim(self, alg_id: str, uid: str) -> None:
         self._claims[alg_id] = (uid, time.monotonic())
 
-    def _owner(self, resource: ManagedResource, alg_id: str) -> str | None:
-        """Who owns the algorithm's deployment, as far as this side knows."""
+    def _owner(
+        self, resource: ManagedResource, alg_id: str, ctx: CallContext
+    ) -> tuple[str | None, str | None]:
+        """(uid, namespace) of who owns the algorithm's deployment: the resource this process
+        is deploying it for, else the oldest resource that recorded the algorithm id in this
+        project (any namespace, any provider config: ctx.holders), else nobody. Exclusive: a
+        second resource recording it later owns nothing while the first exists."""
+        holders = ctx.holders(alg_id)
         claimant = self._claimant(alg_id)
         if claimant is not None:
-            return claimant
-        if resource.annotations.get(EXTERNAL_NAME) == alg_id:
-            return resource.uid
-        return None
+            where = {h.uid: h.namespace for h in holders}
+            where.setdefault(resource.uid, resource.namespace)
+            return claimant, where.get(claimant)
+        if holders:
+            return holders[0].uid, holders[0].namespace
+        if resource.annotations.get(EXTERNAL_NAME) == alg_id:  # held, not cached yet
+            return resource.uid, resource.namespace
+        return None, None
 
     # -- observe ---------------------------------------------------------------------------
 
@@ -277,15 +298,21 @@ class ViasAlgorithmServiceAdapter:
                     return ABSENT  # not an algorithm of this project (or no such service)
                 listed = item.service
         if listed is not None and not self._needs_show(resource, listed):
-            return self._observation(resource, listed, None)
+            return self._observation(resource, ctx, listed, None)
         service_id = self._service_id(resource, listed)
         if not service_id:
+            recorded = resource.annotations.get(EXTERNAL_NAME) == key
+            if not self.observer.ready and (recorded or resource.status.get("cloudStatus")):
+                # Maybe deployed (a deploy may have been sent), and the project not listed
+                # since this process started: "absent" could let a deletion go while the
+                # deployment runs.
+                raise _unlisted()
             return ABSENT
         try:
             shown = await self.client.show_service(service_id)
         except NotFound:
             return ABSENT
-        return self._observation(resource, summary_of(shown), shown)
+        return self._observation(resource, ctx, summary_of(shown), shown)
 
     def _service_id(self, resource: ManagedResource, listed: ServiceSummary | None) -> str:
         if listed is not None:
@@ -311,22 +338,31 @@ class ViasAlgorithmServiceAdapter:
         return resource.manage and stamp is None  # our deploy, not yet seen in line
 
     def _observation(
-        self, resource: ManagedResource, service: ServiceSummary, shown: ServiceDetail | None
+        self,
+        resource: ManagedResource,
+        ctx: CallContext,
+        service: ServiceSummary,
+        shown: ServiceDetail | None,
     ) -> Observation:
         status = service.alg_status
-        if status == NOT_DEPLOYED and resource.manage:
-            return ABSENT
         phase = phase_of(status)
         manage = resource.manage
-        owner = self._owner(resource, service.alg_id) if manage else None
+        owner, owner_ns = self._owner(resource, service.alg_id, ctx) if manage else (None, None)
+        idle = status == NOT_DEPLOYED or status in AT_REST
+        if manage and idle and owner in (None, resource.uid) and spec_of(resource).stopped:
+            # Asked to be stopped and nothing runs: it is, with no deploy first (the resource
+            # records the algorithm id, so no one else deploys it meanwhile).
+            return self._stopped(resource, service)
+        if status == NOT_DEPLOYED and manage:
+            return ABSENT
         if manage and owner is None and status in AT_REST:
-            return ABSENT  # a stopped deployment holds nothing: deploying it takes it
+            return ABSENT  # a stopped deployment no resource holds: deploying it takes it
         drift: list[Drift] = []
         recorded: dict[str, Any] = {"algId": service.alg_id or None}
         if manage and owner == resource.uid:
             drift = self._drift(resource, service, shown)
         if shown is not None:
-            recorded.update(self._shown_fields(resource, shown, bool(drift)))
+            recorded.update(self._shown_fields(resource, shown, bool(drift), owner))
         elif status == NOT_DEPLOYED:
             recorded["serviceApis"] = None
         message = ""
@@ -356,7 +392,7 @@ class ViasAlgorithmServiceAdapter:
         return Observation(
             exists=status != NOT_DEPLOYED,
             owner_uid=owner,
-            owner_namespace=resource.namespace if owner == resource.uid else None,
+            owner_namespace=owner_ns,
             drift=tuple(drift),
             phase=phase if status != NOT_DEPLOYED else "Unknown",
             cloud_status=status,
@@ -371,6 +407,20 @@ class ViasAlgorithmServiceAdapter:
             message=message,
             connection=connection,
             recorded=recorded,
+        )
+
+    @staticmethod
+    def _stopped(resource: ManagedResource, service: ServiceSummary) -> Observation:
+        return Observation(
+            exists=True,
+            owner_uid=resource.uid,
+            owner_namespace=resource.namespace,
+            phase="Stopped",
+            cloud_status=service.alg_status,
+            stopped=True,
+            external_id=service.service_id,
+            endpoints={},
+            recorded={"algId": service.alg_id or None},
         )
 
     def _url(self, shown: ServiceDetail) -> str | None:
@@ -398,19 +448,14 @@ class ViasAlgorithmServiceAdapter:
             return changed  # failed: deployed again only for a new spec
         if status not in SERVING:
             return []
-        drift = config_drift(resource, self._sent.get(service.alg_id))
-        if not drift and shown is not None:
-            _, stamp = parse_applied(resource.status.get(APPLIED))
-            if (
-                stamp is not None
-                and shown.updated_at is not None
-                and str(shown.updated_at) != stamp
-            ):
-                drift.append(Drift("deployment (redeployed outside the operator)"))
-        return drift
+        # A redeploy made outside the operator cannot be seen: VIAS returns none of these
+        # settings, and `updated_at` is not known to be the deployment's (seed 004's example
+        # has it equal to release_at, before created_at: the algorithm's release, it seems),
+        # so it is recorded, never acted on.
+        return config_drift(resource, self._sent.get(service.alg_id))
 
     def _shown_fields(
-        self, resource: ManagedResource, shown: ServiceDetail, drifting: bool
+        self, resource: ManagedResource, shown: ServiceDetail, drifting: bool, owner: str | None
     ) -> dict[str, Any]:
         fields: dict[str, Any] = {
             "serviceName": shown.service_name or None,
@@ -429,9 +474,9 @@ class ViasAlgorithmServiceAdapter:
         settled = phase_of(shown.alg_status) not in TRANSITIONAL
         if resource.manage and settled and not drifting and shown.alg_status in SERVING:
             applied, _ = parse_applied(resource.status.get(APPLIED))
-            if applied or self._owner(resource, shown.alg_id) == resource.uid:
+            if applied or owner == resource.uid:
                 # Seen in line: what the spec asks runs, as of this updated_at.
-                fields[APPLIED] = render_applied(wanted(resource), shown.updated_at)
+                fields[APPLIED] = render_applied(wanted(resource), shown.updated_at or 0)
         return fields
 
     # -- act ---------------------------------------------------------------------------------
@@ -448,15 +493,42 @@ class ViasAlgorithmServiceAdapter:
                 f'algorithm "{alg_id}" is being deployed for another resource (uid {claimant})',
                 code="AlgorithmClaimed",
             )
+        owner, _ = self._owner(resource, alg_id, ctx)
+        if owner not in (None, resource.uid):
+            raise Conflict(
+                f'algorithm "{alg_id}" is recorded by another resource (uid {owner})',
+                code="AlgorithmHeld",
+            )
         item = self.observer.get(alg_id)
-        first = item is None or item.service.alg_status == NOT_DEPLOYED
+        if item is None and not self.observer.ready:
+            raise _unlisted()  # whether it runs is not known: a deploy could upgrade it
+        status = item.service.alg_status if item is not None else NOT_DEPLOYED
+        if item is not None and item.service.service_id:
+            # The listing may be minutes old, and a deploy on a running service upgrades it:
+            # what runs now decides, not what ran then.
+            with contextlib.suppress(NotFound):
+                status = (await self.client.show_service(item.service.service_id)).alg_status
+            if status != NOT_DEPLOYED and status not in AT_REST:
+                if claimant == resource.uid:
+                    return alg_id  # this process's deploy (its answer was lost): it runs
+                raise Conflict(
+                    f'algorithm "{alg_id}" is already deployed ({status})',
+                    code="AlgorithmDeployed",
+                )
+        first = status == NOT_DEPLOYED
         if first and not spec.pool_id:
             raise Invalid(
                 f'spec.poolId is required for the first deployment of algorithm "{alg_id}"',
                 code="PoolIdRequired",
             )
         self._claim(alg_id, resource.uid)
-        await self._deploy(resource)
+        try:
+            await self._deploy(resource)
+        except (Invalid, Conflict):
+            # Refused: nothing was deployed, so nothing here may pass for this resource's.
+            self._claims.pop(alg_id, None)
+            self._sent.pop(alg_id, None)
+            raise
         return alg_id
 
     async def _deploy(self, resource: ManagedResource) -> None:
@@ -468,8 +540,10 @@ class ViasAlgorithmServiceAdapter:
                 alg_id,
                 stream_count=spec.stream_count or 1,
                 pool_id=spec.pool_id,
-                deploy_config=spec.deploy_config,
-                envs=envs_of(resource) or None,
+                # Sent even when empty: a field left out keeps what the last deploy set, so
+                # a removed env (a Secret's value, say) would keep running.
+                deploy_config=dict(spec.deploy_config or {}),
+                envs=envs_of(resource),
             )
         except NotFound:
             raise Invalid(
@@ -518,4 +592,5 @@ class ViasAlgorithmServiceAdapter:
             self.observer.invalidate(alg_id)
 
     def gone(self, observation: Observation) -> bool:
-        return not observation.exists or observation.cloud_status in AT_REST
+        status = observation.cloud_status
+        return not observation.exists or status in AT_REST or status == NOT_DEPLOYED

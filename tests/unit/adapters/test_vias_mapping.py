@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cloudinfer.adapters.base import EXTERNAL_NAME, CallContext, ManagedResource
+from cloudinfer.adapters.base import EXTERNAL_NAME, CallContext, Holder, ManagedResource
 from cloudinfer.adapters.vias import (
     APPLIED,
     Listed,
@@ -19,7 +19,7 @@ from cloudinfer.adapters.vias import (
     wanted,
 )
 from cloudinfer.api.algorithmservice import AlgorithmServiceSpec
-from cloudinfer.clouds.errors import Conflict, Invalid
+from cloudinfer.clouds.errors import Conflict, Invalid, NotFound, ServerError
 from cloudinfer.clouds.huawei.vias import ServiceApi, ServiceDetail, ServiceSummary
 from cloudinfer.observer.batch import BatchObserver, ListResult
 
@@ -84,6 +84,10 @@ class Source:
         return None
 
 
+def deploys(client: Client) -> list[Any]:
+    return [body for call, body in client.calls if call == "deploy"]
+
+
 async def adapter(client: Client) -> ViasAlgorithmServiceAdapter:
     observer: BatchObserver[Listed, Any] = BatchObserver("t", Source(client), lambda key: None)
     await observer.refresh()
@@ -125,11 +129,12 @@ async def test_not_deployed_is_absent_and_the_first_deploy_needs_a_pool() -> Non
     with pytest.raises(Invalid, match=r"spec\.poolId"):
         await vias.create(resource(poolId=None), CTX)
     assert await vias.create(resource(), CTX) == ALG
-    [(_, body)] = client.calls
+    assert client.calls[0] == ("show", SID)  # what runs now decides, not the listing
+    [body] = deploys(client)
     assert body == {
         "stream_count": 2,
         "pool_id": "pool-1",
-        "deploy_config": None,
+        "deploy_config": {},
         "envs": {"A": "1", "T": "s3cret"},
     }
 
@@ -167,7 +172,7 @@ async def test_a_second_resource_is_refused_while_the_first_deploys() -> None:
     await vias.create(resource("first"), CTX)
     with pytest.raises(Conflict, match="another resource"):
         await vias.create(resource("second"), CTX)
-    assert len(client.calls) == 1
+    assert len(deploys(client)) == 1
     client.status = "service_deploying"
     seen = await vias.observe(resource("second"), CTX, fresh=True)
     assert seen.exists and seen.owner_uid == "first"  # → NameConflict for the second
@@ -190,8 +195,10 @@ async def test_settings_are_compared_by_digest_and_values_never_recorded() -> No
     assert client.calls[-1][1]["stream_count"] == 5
 
 
-async def test_a_redeploy_from_elsewhere_is_put_back_once_shown() -> None:
-    client = Client("service_running", updated_at=9)  # someone deployed at 9
+async def test_a_moved_updated_at_is_recorded_never_redeployed() -> None:
+    # updated_at is not known to be the deployment's (seed 004: equal to release_at), so a
+    # new value says nothing the operator could act on.
+    client = Client("service_running", updated_at=9)
     vias = await adapter(client)
     status = {
         "cloudStatus": "service_upgrading",  # seen changing: show it when it settles
@@ -200,7 +207,8 @@ async def test_a_redeploy_from_elsewhere_is_put_back_once_shown() -> None:
     }
     seen = await vias.observe(resource(status=status), CTX)
     assert ("show", SID) in client.calls
-    assert [d.path for d in seen.drift] == ["deployment (redeployed outside the operator)"]
+    assert seen.drift == ()
+    assert parse_applied(seen.recorded[APPLIED]) == (wanted(resource()), "9")
 
 
 async def test_stopping_deleting_and_observe_by_service_id() -> None:
@@ -239,3 +247,79 @@ async def test_a_spec_change_during_the_first_deploy_or_after_adoption_is_deploy
     assert recorded is not None and parse_applied(recorded[APPLIED])[0] == wanted(resource())
     later = await taken.observe(resource(streamCount=6), CTX)
     assert [d.path for d in later.drift] == ["spec.streamCount"]
+
+
+async def test_removed_envs_and_deploy_config_are_sent_empty() -> None:
+    client = Client("service_running")
+    vias = await adapter(client)
+    status = {"cloudStatus": "service_running", "serviceApis": [{}]}
+    status[APPLIED] = render_applied(wanted(resource()), 1)
+    bare = resource(status=status, envs=[], deployConfig=None)
+    seen = await vias.observe(bare, CTX)
+    assert [d.path for d in seen.drift] == ["spec.envs"]
+    await vias.update(bare, CTX, seen)
+    body = client.calls[-1][1]
+    assert body["envs"] == {} and body["deploy_config"] == {}  # sent, so VIAS drops them
+
+
+def held_by(*holders: Holder) -> CallContext:
+    return replace(CTX, holders=lambda name: holders if name == ALG else ())
+
+
+OLDER = Holder("team-a", "detector", "uid-a", "2026-01-01T00:00:00Z")
+SELF = Holder("ns", "as", "uid-1", "2026-06-01T00:00:00Z")
+
+
+async def test_the_oldest_resource_recording_the_algorithm_owns_it_in_any_namespace() -> None:
+    client = Client("service_stopped")
+    vias = await adapter(client)
+    ctx = held_by(OLDER, SELF)
+    seen = await vias.observe(resource(), ctx)  # recorded here too, but later
+    assert seen.exists and (seen.owner_uid, seen.owner_namespace) == ("uid-a", "team-a")
+    assert seen.drift == ()  # never started (or stopped) for a resource that does not own it
+    with pytest.raises(Conflict, match="another resource"):
+        await vias.create(resource(), ctx)
+    # Stopped and held by another: not free to take, as it is when nobody holds it.
+    assert (await vias.observe(resource(recorded=False), held_by(OLDER))).exists
+    assert not (await vias.observe(resource(recorded=False), CTX)).exists
+    assert deploys(client) == []
+
+
+async def test_a_stale_listing_never_turns_a_deploy_into_an_upgrade_of_another_s() -> None:
+    client = Client("not_deployed")
+    vias = await adapter(client)  # listed not deployed
+    client.status = "service_running"  # deployed since, from the console
+    with pytest.raises(Conflict, match="already deployed"):
+        await vias.create(resource(), CTX)
+    assert deploys(client) == []
+
+
+async def test_stopped_from_the_start_never_deploys() -> None:
+    client = Client("not_deployed")
+    vias = await adapter(client)
+    seen = await vias.observe(resource(stopped=True), CTX)
+    assert seen.exists and seen.stopped and seen.owner_uid == "uid-1" and seen.drift == ()
+    assert vias.gone(seen) and client.calls == []
+
+
+async def test_a_refused_deploy_leaves_no_claim() -> None:
+    class Unknown(Client):
+        async def deploy(self, alg_id: str, **body: Any) -> str:
+            raise NotFound("The object does not exist.", code="VIAS.00010002")
+
+    client = Unknown("not_deployed")
+    vias = await adapter(client)
+    with pytest.raises(Invalid, match=r"spec\.algId"):
+        await vias.create(resource(recorded=False), CTX)
+    client.status = "service_running"  # someone else deploys it meanwhile
+    seen = await vias.observe(resource(recorded=False), CTX, fresh=True)
+    assert seen.owner_uid is None  # → NameConflict, not taken for this resource's
+
+
+async def test_maybe_deployed_and_never_listed_is_not_taken_for_absent() -> None:
+    client = Client("service_deploying")
+    observer: BatchObserver[Listed, Any] = BatchObserver("t", Source(client), lambda key: None)
+    vias = ViasAlgorithmServiceAdapter(client, observer)  # type: ignore[arg-type]
+    with pytest.raises(ServerError, match="could not be listed"):
+        await vias.observe(resource(), CTX, fresh=True)  # it recorded the id: maybe sent
+    assert not (await vias.observe(resource(recorded=False), CTX, fresh=True)).exists
