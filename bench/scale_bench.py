@@ -645,6 +645,57 @@ def operator_reconciles(metrics_port: int) -> Counter[str]:
     return counts
 
 
+# The operator's own histograms whose means say where a reconcile's time goes.
+TIMINGS = (
+    "cloudinfer_reconcile_duration_seconds",
+    "cloudinfer_workqueue_queue_duration_seconds",
+    "cloudinfer_cloud_request_duration_seconds",
+)
+
+
+def operator_timings(metrics_port: int) -> Counter[str]:
+    """`_sum` and `_count` of TIMINGS (by operation for cloud calls) and the cloud retries by
+    reason, from the operator's /metrics, as `name[label] sum|count` → value (empty when it
+    cannot be read). Subtract two to get a window's."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return Counter()
+    figures: Counter[str] = Counter()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            label = sample.labels.get("operation", "")
+            for name in TIMINGS:
+                for suffix in ("_sum", "_count"):
+                    if sample.name == name + suffix:
+                        figures[f"{name}[{label}] {suffix[1:]}"] += sample.value
+            if sample.name == "cloudinfer_cloud_retries_total":
+                figures[f"retries[{label}/{sample.labels.get('reason', '')}]"] += sample.value
+            if sample.name == "cloudinfer_workqueue_adds_total":
+                figures[f"adds[{sample.labels.get('source', '')}]"] += sample.value
+            if sample.name == "cloudinfer_watch_events_total":
+                figures[f"watch[{sample.labels.get('outcome', '')}]"] += sample.value
+    return figures
+
+
+def timing_lines(figures: Counter[str]) -> list[str]:
+    """Means of a window's operator timings, one line each, and its retries."""
+    lines = []
+    for key in sorted(k for k in figures if k.endswith(" count") and figures[k] > 0):
+        base = key.removesuffix(" count")
+        mean = figures[base + " sum"] / figures[key]
+        name = base.replace("cloudinfer_", "").replace("_seconds", "")
+        lines.append(f"- {name}: mean {mean * 1000:.0f} ms over {figures[key]:.0f}")
+    for prefix, what in (
+        ("retries[", "cloud retries"),
+        ("adds[", "keys queued, by what asked"),
+        ("watch[", "watch events"),
+    ):
+        counts = {k[len(prefix) : -1]: int(v) for k, v in figures.items() if k.startswith(prefix)}
+        lines.append(f"- {what}: {({k: v for k, v in counts.items() if v > 0}) or 'none'}")
+    return lines
+
+
 @dataclass(frozen=True)
 class Sample:
     t: float  # time.monotonic()
@@ -912,6 +963,7 @@ class Results:
     burst_wall: float = 0.0  # wall-clock start of the burst (the call log's clock)
     burst_ready_after: list[float] = field(default_factory=list)  # seconds, per service
     burst_reconciles: Counter[str] = field(default_factory=Counter)
+    burst_timings: Counter[str] = field(default_factory=Counter)
     settle: Quiet | None = None
     rest: Window | None = None
     rest_reconciles: Counter[str] = field(default_factory=Counter)
@@ -1098,6 +1150,7 @@ class Bench:
         results = self.results
         self.calls.clear()  # the burst's calls only (the log keeps at most 100,000)
         reconciles = self.reconciles()
+        timings = operator_timings(self.metrics_port)
         # Well past the 1.3 x floor target, yet bounded so that 10,000 services stay within
         # 30 minutes even when the operator is far too slow (--burst-limit: another bound).
         results.burst_limit = self.args.burst_limit or max(300.0, 3 * results.floor)
@@ -1115,6 +1168,8 @@ class Bench:
 
         results.burst_window = measure(self.metrics, self.calls, sampler, burst)
         results.burst_reconciles = self.reconciles() - reconciles
+        results.burst_timings = operator_timings(self.metrics_port)
+        results.burst_timings.subtract(timings)
         results.load_burst = os.getloadavg()[0]
 
     def settle(self, background: frozenset[RequestKey]) -> None:
@@ -1564,6 +1619,10 @@ class Report:
             f"- API-server writes per service: {isvc_writes / n:.2f} on {self.cloud.kind}s (the "
             f"benchmark's create included), {total(burst.requests, is_cr_write) / n:.2f} with "
             "Events",
+            "",
+            "The operator's own timings during the burst (its /metrics):",
+            "",
+            *timing_lines(r.burst_timings),
             "",
             "Cloud calls during the burst:",
             "",

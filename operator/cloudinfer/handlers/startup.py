@@ -101,7 +101,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
         runtime: Runtime = memo.runtime
         runtime.start()
         for key in runtime.objects.all_keys():  # the queue has them already; nothing is missed
-            runtime.queue.add(key)
+            runtime.queue.add(key, source="startup")
         refs = [*pcs, *cpcs]  # what a standby let pass; kopf's resume may not come again
         _tasks.add(task := asyncio.create_task(evaluate_all(memo, refs)))
         task.add_done_callback(_tasks.discard)

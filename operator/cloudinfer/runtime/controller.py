@@ -105,7 +105,9 @@ class Runtime:
         self.events = EventSink(kube.post_event)
         self.objects = ObjectCache(OWN_ANNOTATIONS, name_annotation=EXTERNAL_NAME)
         self.accounts = AccountPool(self._wake)
-        self.gate: AccountGate[Key] = AccountGate(max(1, workers // 2), self.queue.add)
+        self.gate: AccountGate[Key] = AccountGate(
+            max(1, workers // 2), functools.partial(self.queue.add, source="slot")
+        )
         self.failures: dict[Key, int] = {}
         self.unsent: dict[Key, str] = {}  # see Reconciler: creates this process never sent
         self._watching: dict[Key, tuple[BatchObserver[Any, Hashable], str]] = {}
@@ -132,7 +134,7 @@ class Runtime:
 
     def _wake(self, key: Hashable) -> None:
         """The observer saw this resource's cloud item change."""
-        self.queue.add(key, urgent=True)  # type: ignore[arg-type]
+        self.queue.add(key, urgent=True, source="cloud")  # type: ignore[arg-type]
 
     # -- what the watches say ----------------------------------------------------------------
 
@@ -145,7 +147,7 @@ class Runtime:
             WATCH_EVENTS.labels(kind.info.kind, "deleted").inc()
             return
         if self.objects.put(key, body):
-            self.queue.add(key)
+            self.queue.add(key, source="watch")
             WATCH_EVENTS.labels(kind.info.kind, "reconcile").inc()
         else:
             WATCH_EVENTS.labels(kind.info.kind, "ignored").inc()
@@ -156,7 +158,7 @@ class Runtime:
         meta = body.get("metadata") or {}
         where = (meta.get("namespace") or "", meta.get("name") or "")
         for key in self._secret_users.get(where, ()):
-            self.queue.add(key)  # it takes a value from this Secret
+            self.queue.add(key, source="secret")  # it takes a value from this Secret
         facts = secret_facts(body)
         if not facts.owner_refs:
             return
@@ -171,19 +173,19 @@ class Runtime:
                 kind = managed_kind(kind_name)
             except KeyError:
                 continue
-            self.queue.add((kind.info.kind, where[0], name))
+            self.queue.add((kind.info.kind, where[0], name), source="secret")
 
     def namespace_event(self, name: str) -> None:
         """A namespace's labels changed: whether a cluster provider config's
         namespaceSelector allows its resources may have too."""
         for key, ref in list(self._uses.items()):
             if key[1] == name and ref[0] == CLUSTER_PROVIDER_CONFIG.kind:
-                self.queue.add(key)
+                self.queue.add(key, source="namespace")
 
     def requeue_users(self, kind: str, namespace: str | None, name: str) -> None:
         """A provider config (or its credentials Secret) changed or went: wake its users."""
         for key in self._users.get((kind, namespace or "", name), set()):
-            self.queue.add(key)
+            self.queue.add(key, source="config")
 
     def forget(self, key: Key) -> None:
         self.queue.forget(key)

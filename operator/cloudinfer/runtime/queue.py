@@ -26,6 +26,13 @@ RECONCILE_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 URGENT_LEAD = 1e9  # seconds: an urgent key sorts before any key due in normal time
+# Why keys were queued: a burst's reconciles per resource, told apart by what asked for them.
+QUEUE_ADDS = Counter(
+    "cloudinfer_workqueue_adds_total",
+    "Requests to work on a key, by what asked (watch, cloud, retry, slot, config, secret, "
+    "namespace, startup).",
+    ["source"],
+)
 QUEUE_DEPTH = Gauge(
     "cloudinfer_workqueue_depth",
     "Keys scheduled in the work queue, due now or later (resyncs included).",
@@ -69,11 +76,12 @@ class WorkQueue(Generic[K]):
         self._tasks: list[asyncio.Task[None]] = []
         self.processed = 0
 
-    def add(self, key: K, delay: float = 0.0, urgent: bool = False) -> None:
+    def add(self, key: K, delay: float = 0.0, urgent: bool = False, source: str = "retry") -> None:
         """Work on `key` after `delay`. `urgent` keys go before every key due normally:
         news from the cloud (a service turned Running) must not wait behind a backlog of
         creates. They are bounded by how fast the cloud changes, so they cannot starve it."""
         when = self._clock() + max(0.0, delay) - (URGENT_LEAD if urgent else 0.0)
+        QUEUE_ADDS.labels(source).inc()
         self._push(key, when)
 
     def _push(self, key: K, when: float) -> None:

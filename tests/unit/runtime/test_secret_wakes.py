@@ -16,7 +16,7 @@ class Queue:
     def __init__(self) -> None:
         self.added: list[Any] = []
 
-    def add(self, key: Any, delay: float = 0.0, urgent: bool = False) -> None:
+    def add(self, key: Any, delay: float = 0.0, urgent: bool = False, source: str = "") -> None:
         self.added.append(key)
 
     def forget(self, key: Any) -> None:
