@@ -718,3 +718,16 @@ async def test_server_named_delete_with_only_a_marker_finds_and_deletes() -> Non
     never = replace(res(), deleting=True, finalizers=(FINALIZER,))
     writer, _ = await run(never, ServerNamedAdapter(ServerNamedCloud()))
     assert writer.log == ["remove-finalizer"]  # nothing was ever created: nothing to ask
+
+
+async def test_a_refused_create_takes_back_the_name_it_recorded() -> None:
+    """Refused (nothing made): a name recorded for this create is taken back, so that it
+    never passes for ownership later (VIAS keeps no owner marker); one recorded before is
+    kept."""
+    refused = errors.Invalid("spec.poolId is required", code="PoolIdRequired")
+    writer, _ = await run(res(), FakeAdapter([ABSENT], create_error=refused))
+    assert ("prepare", {EXTERNAL_NAME: None}, False) in writer.log
+    assert EXTERNAL_NAME not in writer.annotations
+    recorded = replace(res(), annotations={EXTERNAL_NAME: "n"}, finalizers=(FINALIZER,))
+    writer, _ = await run(recorded, FakeAdapter([ABSENT], create_error=refused))
+    assert ("prepare", {EXTERNAL_NAME: None}, False) not in writer.log
