@@ -34,15 +34,15 @@ from cloudinfer.clouds.huawei.modelarts.models import (
 )
 from cloudinfer.clouds.huawei.modelarts_errors import TABLE
 from cloudinfer.clouds.huawei.modelarts_errors import classify as _classify
+from cloudinfer.clouds.huawei.project_client import ProjectClient
 from cloudinfer.clouds.huawei.requests import (
     HuaweiRequest,
-    RequestSigner,
     json_body,
     segment,
 )
 from cloudinfer.clouds.ratelimit import RateLimiter
 from cloudinfer.clouds.retry import RetryPolicy
-from cloudinfer.clouds.transport import CloudRequest, Transport
+from cloudinfer.clouds.transport import CloudRequest
 from cloudinfer.credentials import Credentials
 
 CLOUD = "huawei-modelarts"
@@ -99,7 +99,7 @@ def _service_id(service_id: str) -> str:
     return service_id
 
 
-class ModelArtsClient:
+class ModelArtsClient(ProjectClient):
     def __init__(
         self,
         region: str,
@@ -111,34 +111,20 @@ class ModelArtsClient:
         timeout: float = 30.0,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        if not project_id:
-            raise ValueError("ModelArts needs a project id")
-        self.region = region
-        self.project_id = project_id
-        self._sign = RequestSigner(credentials, self.project_id)
-        self.transport = Transport(
+        super().__init__(
+            "ModelArts",
             CLOUD,
-            endpoint or default_endpoint(region),
-            self._sign,
+            default_endpoint,
             classify,
-            limiter or RateLimiter(10, 20),
+            region,
+            project_id,
+            credentials,
+            endpoint,
+            limiter,
             policy,
             timeout,
             http,
         )
-
-    def __repr__(self) -> str:
-        return (
-            f"ModelArtsClient(region={self.region!r}, project_id={self.project_id!r}, "
-            f"endpoint={self.transport.base_url!r}, auth={self._sign.credentials.kind!r})"
-        )
-
-    async def aclose(self) -> None:
-        await self.transport.aclose()
-
-    def set_credentials(self, credentials: Credentials) -> None:
-        """Use rotated credentials from the next request on."""
-        self._sign.rotate(credentials)
 
     def _path(self, service_id: str | None = None, suffix: str = "") -> str:
         base = f"/v1/{segment(self.project_id)}/services"

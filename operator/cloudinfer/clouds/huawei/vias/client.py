@@ -35,9 +35,9 @@ from typing import Any, Literal
 import httpx
 
 from cloudinfer.clouds import errors
+from cloudinfer.clouds.huawei.project_client import ProjectClient
 from cloudinfer.clouds.huawei.requests import (
     HuaweiRequest,
-    RequestSigner,
     json_body,
     segment,
 )
@@ -51,7 +51,7 @@ from cloudinfer.clouds.huawei.vias_errors import TABLE
 from cloudinfer.clouds.huawei.vias_errors import classify as _classify
 from cloudinfer.clouds.ratelimit import RateLimiter
 from cloudinfer.clouds.retry import RetryPolicy
-from cloudinfer.clouds.transport import CloudRequest, Transport
+from cloudinfer.clouds.transport import CloudRequest
 from cloudinfer.credentials import Credentials
 
 CLOUD = "huawei-vias"
@@ -117,7 +117,7 @@ def _statuses(alg_status: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wanted))
 
 
-class ViasClient:
+class ViasClient(ProjectClient):
     def __init__(
         self,
         region: str,
@@ -129,36 +129,20 @@ class ViasClient:
         timeout: float = 30.0,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        """`project_id` goes into every path (`/v2/{project_id}/...`) and is sent as
-        `X-Project-Id`, as the official core does with BasicCredentials."""
-        if not isinstance(project_id, str) or not project_id.strip():
-            raise ValueError("VIAS needs a project id: every path is /v2/{project_id}/...")
-        self.region = region
-        self.project_id = project_id
-        self._sign = RequestSigner(credentials, self.project_id)
-        self.transport = Transport(
+        super().__init__(
+            "VIAS",
             CLOUD,
-            endpoint or default_endpoint(region),
-            self._sign,
+            default_endpoint,
             classify,
-            limiter or RateLimiter(10, 20),
+            region,
+            project_id,
+            credentials,
+            endpoint,
+            limiter,
             policy,
             timeout,
             http,
         )
-
-    def __repr__(self) -> str:
-        return (
-            f"ViasClient(region={self.region!r}, project_id={self.project_id!r}, "
-            f"endpoint={self.transport.base_url!r}, auth={self._sign.credentials.kind!r})"
-        )
-
-    async def aclose(self) -> None:
-        await self.transport.aclose()
-
-    def set_credentials(self, credentials: Credentials) -> None:
-        """Use rotated credentials from the next request on."""
-        self._sign.rotate(credentials)
 
     def _path(self, rest: str) -> str:
         return f"/v2/{segment(self.project_id)}/algorithm/{rest}"
