@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -209,6 +210,11 @@ class Emulator:
     def clear_faults(self) -> None:
         self.admin("DELETE", "/faults")
 
+    def spent(self, rule: int) -> bool:
+        """A fault rule is removed once it has fired `count` times: at the requests' arrival,
+        before they are handled."""
+        return rule not in [r["id"] for r in self.admin("GET", "/faults")]
+
     def services(self) -> list[dict[str, Any]]:
         services: list[dict[str, Any]] = self.admin("GET", "/eas/services")
         return services
@@ -305,3 +311,27 @@ def eas_provider(cluster: Cluster, operator: Operator, emulator: Emulator, names
     cluster.apply(*emulator_provider(emulator, namespace, "emulator", "emulator-creds"))
     cluster.wait_condition("providerconfigs", "emulator", namespace, "True")
     return "emulator"
+
+
+# -- a control plane of a test's own ------------------------------------------------------------
+
+
+@pytest.fixture
+def solo() -> Iterator[ControlPlane]:
+    """A control plane with the CRDs and no operator: for tests that run, kill and restart
+    their own operator, where the session's must not help."""
+    with ControlPlane() as cp:
+        install_crds(cp.kubeconfig, OPERATOR_NAMESPACE)
+        yield cp
+
+
+def is_ready(item: dict[str, Any]) -> bool:
+    return any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in (item.get("status") or {}).get("conditions") or []
+    )
+
+
+def kill_nine(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)

@@ -15,21 +15,17 @@ project is exactly what this test made."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes
-import pytest
 
 from cloudinfer.controlplane import ControlPlane
-from cloudinfer.controlplane.kubectl import apply_objects, install_crds
+from cloudinfer.controlplane.kubectl import apply_objects
 from cloudinfer.dev import start_operator, stop_process
-from tests.integration.conftest import DEV_KEY, OPERATOR_NAMESPACE, Emulator
+from tests.integration.conftest import DEV_KEY, Emulator, is_ready, kill_nine
 from tests.support import wait_for
 
 COUNT = 8
@@ -37,13 +33,6 @@ CLOUD = "huawei-vias"
 DEPLOY, STOP = "DeployAlgorithm", "StopDeployAlgorithm"
 GROUP, VERSION, PLURAL = "cloudinfer.io", "v1alpha1", "algorithmservices"
 EXTERNAL_NAME = "cloudinfer.io/external-name"
-
-
-@pytest.fixture
-def solo() -> Iterator[ControlPlane]:
-    with ControlPlane() as cp:
-        install_crds(cp.kubeconfig, OPERATOR_NAMESPACE)
-        yield cp
 
 
 def vias_provider(emulator: Emulator, namespace: str, project: str) -> list[dict[str, Any]]:
@@ -84,13 +73,6 @@ def algorithm_service(namespace: str, name: str, alg_id: str, streams: int) -> d
     }
 
 
-def ready(item: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (item.get("status") or {}).get("conditions") or []
-    )
-
-
 def test_kill_nine_during_vias_deploys_never_deploys_twice(
     solo: ControlPlane, emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -129,11 +111,6 @@ def test_kill_nine_during_vias_deploys_never_deploys_twice(
         wanted = {algs[n] for n in among}
         return [c for c in emulator.calls(operation) if c["target"] in wanted]
 
-    def spent(rule: int) -> bool:
-        """A fault rule is removed once it has fired `count` times: at the requests' arrival,
-        before they are handled."""
-        return rule not in [r["id"] for r in emulator.admin("GET", "/faults")]
-
     def state() -> str:
         """What a failed check shows: each resource's annotations and conditions, each
         algorithm's service record, and the deploy calls."""
@@ -151,10 +128,6 @@ def test_kill_nine_during_vias_deploys_never_deploys_twice(
         deploys = [(c["target"], c["status"]) for c in calls(DEPLOY, names)]
         return f"resources: {resources}\nservices: {cloud}\ndeploys: {deploys}"
 
-    def kill(operator: subprocess.Popen[bytes]) -> None:
-        operator.send_signal(signal.SIGKILL)
-        operator.wait(10)
-
     try:
         # 1. The first half's deploys all reach the cloud and are still being handled when the
         # operator dies; they commit afterwards, with no one left to hear the answers.
@@ -163,9 +136,11 @@ def test_kill_nine_during_vias_deploys_never_deploys_twice(
         )
         operator = start_operator(kc, tmp_path / "operator-0.log", "--verbose")
         try:
-            wait_for(lambda: spent(slow), 60, "the first half's deploys to reach the cloud")
+            wait_for(
+                lambda: emulator.spent(slow), 60, "the first half's deploys to reach the cloud"
+            )
         finally:
-            kill(operator)
+            kill_nine(operator)
         recorded = {
             i["metadata"]["name"]: (i["metadata"].get("annotations") or {}).get(EXTERNAL_NAME)
             for i in items()
@@ -186,13 +161,13 @@ def test_kill_nine_during_vias_deploys_never_deploys_twice(
         operator = start_operator(kc, tmp_path / "operator-1.log", "--verbose")
         try:
             wait_for(
-                lambda: spent(drop) and bool(calls(DEPLOY, second)),
+                lambda: emulator.spent(drop) and bool(calls(DEPLOY, second)),
                 60,
                 "two lost answers and a second-half deploy",
                 interval=0.02,
             )
         finally:
-            kill(operator)
+            kill_nine(operator)
     finally:
         emulator.clear_faults()
 
@@ -200,7 +175,7 @@ def test_kill_nine_during_vias_deploys_never_deploys_twice(
     try:
         try:
             wait_for(
-                lambda: (lambda got: len(got) == COUNT and all(map(ready, got)))(items()),
+                lambda: (lambda got: len(got) == COUNT and all(map(is_ready, got)))(items()),
                 90,
                 "every AlgorithmService Ready after the restarts",
             )

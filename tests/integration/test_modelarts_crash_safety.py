@@ -13,21 +13,17 @@ what this test made, whatever else shares the session emulator."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes
-import pytest
 
 from cloudinfer.controlplane import ControlPlane
-from cloudinfer.controlplane.kubectl import apply_objects, install_crds
+from cloudinfer.controlplane.kubectl import apply_objects
 from cloudinfer.dev import start_operator, stop_process
-from tests.integration.conftest import DEV_KEY, OPERATOR_NAMESPACE, Emulator
+from tests.integration.conftest import DEV_KEY, Emulator, is_ready, kill_nine
 from tests.support import wait_for
 
 COUNT = 8
@@ -35,13 +31,6 @@ CLOUD = "huawei-modelarts"
 GROUP, VERSION, PLURAL = "cloudinfer.io", "v1alpha1", "inferenceservices"
 OWNER, RESOURCE = "cloudinfer-uid", "cloudinfer-resource"
 CREATE_PENDING, EXTERNAL_NAME = "cloudinfer.io/create-pending", "cloudinfer.io/external-name"
-
-
-@pytest.fixture
-def solo() -> Iterator[ControlPlane]:
-    with ControlPlane() as cp:
-        install_crds(cp.kubeconfig, OPERATOR_NAMESPACE)
-        yield cp
 
 
 def modelarts_provider(emulator: Emulator, namespace: str, project: str) -> list[dict[str, Any]]:
@@ -84,13 +73,6 @@ def inference_service(namespace: str, name: str) -> dict[str, Any]:
     }
 
 
-def ready(item: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (item.get("status") or {}).get("conditions") or []
-    )
-
-
 def test_kill_nine_during_modelarts_creates_never_duplicates_or_leaks(
     solo: ControlPlane, emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -131,11 +113,6 @@ def test_kill_nine_during_modelarts_creates_never_duplicates_or_leaks(
             if c["cloud"] == CLOUD and c["target"] in names
         ]
 
-    def spent(rule: int) -> bool:
-        """A fault rule is removed once it has fired `count` times: at the requests' arrival,
-        before they are handled."""
-        return rule not in [r["id"] for r in emulator.admin("GET", "/faults")]
-
     def state() -> str:
         """What a failed check shows: each resource's annotations and conditions, and the
         project's services."""
@@ -155,10 +132,6 @@ def test_kill_nine_during_modelarts_creates_never_duplicates_or_leaks(
         ]
         return f"resources: {resources}\nservices: {cloud}"
 
-    def kill(operator: subprocess.Popen[bytes]) -> None:
-        operator.send_signal(signal.SIGKILL)
-        operator.wait(10)
-
     try:
         # 1. The first half's creates all reach the cloud and are still being handled when the
         # operator dies; they commit afterwards, with no one left to hear the answers.
@@ -167,9 +140,11 @@ def test_kill_nine_during_modelarts_creates_never_duplicates_or_leaks(
         )
         operator = start_operator(kc, tmp_path / "operator-0.log", "--verbose")
         try:
-            wait_for(lambda: spent(slow), 60, "the first half's creates to reach the cloud")
+            wait_for(
+                lambda: emulator.spent(slow), 60, "the first half's creates to reach the cloud"
+            )
         finally:
-            kill(operator)
+            kill_nine(operator)
         lost = {
             i["metadata"]["name"]
             for i in items()
@@ -191,13 +166,13 @@ def test_kill_nine_during_modelarts_creates_never_duplicates_or_leaks(
         operator = start_operator(kc, tmp_path / "operator-1.log", "--verbose")
         try:
             wait_for(
-                lambda: spent(drop) and any(c["target"] in second for c in creates()),
+                lambda: emulator.spent(drop) and any(c["target"] in second for c in creates()),
                 60,
                 "two lost answers and a second-half create",
                 interval=0.02,
             )
         finally:
-            kill(operator)
+            kill_nine(operator)
     finally:
         emulator.clear_faults()
 
@@ -205,7 +180,7 @@ def test_kill_nine_during_modelarts_creates_never_duplicates_or_leaks(
     try:
         try:
             wait_for(
-                lambda: (lambda got: len(got) == COUNT and all(map(ready, got)))(items()),
+                lambda: (lambda got: len(got) == COUNT and all(map(is_ready, got)))(items()),
                 90,
                 "every InferenceService Ready after the restarts",
             )

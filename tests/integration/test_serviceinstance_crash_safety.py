@@ -16,21 +16,17 @@ this test made, whatever else shares the session emulator."""
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes
-import pytest
 
 from cloudinfer.controlplane import ControlPlane
-from cloudinfer.controlplane.kubectl import apply_objects, install_crds
+from cloudinfer.controlplane.kubectl import apply_objects
 from cloudinfer.dev import start_operator, stop_process
-from tests.integration.conftest import DEV_KEY, OPERATOR_NAMESPACE, Emulator
+from tests.integration.conftest import DEV_KEY, Emulator, is_ready, kill_nine
 from tests.support import wait_for
 
 COUNT = 8
@@ -40,13 +36,6 @@ GROUP, VERSION, PLURAL = "cloudinfer.io", "v1alpha1", "serviceinstances"
 CREATE_PENDING, EXTERNAL_NAME = "cloudinfer.io/create-pending", "cloudinfer.io/external-name"
 DESCRIPTION = "crash safety"
 MARKER = re.compile(r"\[cloudinfer-uid: ([0-9a-fA-F-]+) ns: ([a-z0-9-]+)\]$")
-
-
-@pytest.fixture
-def solo() -> Iterator[ControlPlane]:
-    with ControlPlane() as cp:
-        install_crds(cp.kubeconfig, OPERATOR_NAMESPACE)
-        yield cp
 
 
 def fabric_provider(emulator: Emulator, namespace: str, workspace: str) -> list[dict[str, Any]]:
@@ -86,13 +75,6 @@ def service_instance(namespace: str, name: str, endpoint_id: str) -> dict[str, A
             "resource": {"min": 1, "max": 1, "specCode": "mu.llama3.8b"},
         },
     }
-
-
-def ready(item: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in (item.get("status") or {}).get("conditions") or []
-    )
 
 
 def owner(instance: dict[str, Any]) -> str | None:
@@ -145,11 +127,6 @@ def test_kill_nine_during_fabric_deploys_never_duplicates_or_leaks(
         name, which is the resource's)."""
         return [c for c in emulator.calls(DEPLOY) if c["cloud"] == CLOUD and c["target"] in names]
 
-    def spent(rule: int) -> bool:
-        """A fault rule is removed once it has fired `count` times: at the requests' arrival,
-        before they are handled."""
-        return rule not in [r["id"] for r in emulator.admin("GET", "/faults")]
-
     def state() -> str:
         """What a failed check shows: each resource's annotations, conditions and instanceId,
         and the workspace's instances."""
@@ -167,10 +144,6 @@ def test_kill_nine_during_fabric_deploys_never_duplicates_or_leaks(
         cloud = [(s["name"], s["id"], s["status"], s["description"]) for s in instances()]
         return f"resources: {resources}\ninstances: {cloud}"
 
-    def kill(operator: subprocess.Popen[bytes]) -> None:
-        operator.send_signal(signal.SIGKILL)
-        operator.wait(10)
-
     try:
         # 1. The first half's deploys all reach the cloud and are still being handled when the
         # operator dies; they commit afterwards, with no one left to hear the answers.
@@ -179,9 +152,11 @@ def test_kill_nine_during_fabric_deploys_never_duplicates_or_leaks(
         )
         operator = start_operator(kc, tmp_path / "operator-0.log", "--verbose")
         try:
-            wait_for(lambda: spent(slow), 60, "the first half's deploys to reach the cloud")
+            wait_for(
+                lambda: emulator.spent(slow), 60, "the first half's deploys to reach the cloud"
+            )
         finally:
-            kill(operator)
+            kill_nine(operator)
         lost = {
             i["metadata"]["name"]
             for i in items()
@@ -203,13 +178,13 @@ def test_kill_nine_during_fabric_deploys_never_duplicates_or_leaks(
         operator = start_operator(kc, tmp_path / "operator-1.log", "--verbose")
         try:
             wait_for(
-                lambda: spent(drop) and any(c["target"] in second for c in deploys()),
+                lambda: emulator.spent(drop) and any(c["target"] in second for c in deploys()),
                 60,
                 "two lost answers and a second-half deploy",
                 interval=0.02,
             )
         finally:
-            kill(operator)
+            kill_nine(operator)
     finally:
         emulator.clear_faults()
 
@@ -217,7 +192,7 @@ def test_kill_nine_during_fabric_deploys_never_duplicates_or_leaks(
     try:
         try:
             wait_for(
-                lambda: (lambda got: len(got) == COUNT and all(map(ready, got)))(items()),
+                lambda: (lambda got: len(got) == COUNT and all(map(is_ready, got)))(items()),
                 90,
                 "every ServiceInstance Ready after the restarts",
             )
