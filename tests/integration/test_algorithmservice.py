@@ -324,6 +324,12 @@ def test_a_deployment_another_namespace_recorded_is_never_taken_or_stopped(
         assert namespace not in status(cluster, other, intruder).get("message", "")
         assert len(calls(emulator, "DeployAlgorithm", alg)) == deploys  # not taken
         assert cloud(emulator, project, alg)["alg_status"] == "service_stopped"
+        # Nor mirrored from there: Observe follows the cross-namespace rule of adoption.
+        mirror = f"as-{uuid.uuid4().hex[:8]}"
+        service_id = cloud(emulator, project, alg)["service_id"]
+        apply(cluster, other, mirror, managementPolicy="Observe", serviceId=service_id)
+        wait_for(lambda: reason(cluster, other, mirror) == "CrossNamespaceAdoption", 60, "refused")
+        assert "serviceApis" not in status(cluster, other, mirror)
 
         # The owner starts it again with its own settings; the other never stops it.
         patch(cluster, namespace, owner, '{"spec": {"stopped": false}}')

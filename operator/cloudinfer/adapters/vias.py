@@ -347,7 +347,9 @@ class ViasAlgorithmServiceAdapter:
         status = service.alg_status
         phase = phase_of(status)
         manage = resource.manage
-        owner, owner_ns = self._owner(resource, service.alg_id, ctx) if manage else (None, None)
+        # Observe mode too: mirroring a deployment another namespace's resource holds is
+        # refused like adopting it (the reconciler's cross-namespace rule).
+        owner, owner_ns = self._owner(resource, service.alg_id, ctx)
         idle = status == NOT_DEPLOYED or status in AT_REST
         if manage and idle and owner in (None, resource.uid) and spec_of(resource).stopped:
             # Asked to be stopped and nothing runs: it is, with no deploy first (the resource

@@ -323,3 +323,12 @@ async def test_maybe_deployed_and_never_listed_is_not_taken_for_absent() -> None
     with pytest.raises(ServerError, match="could not be listed"):
         await vias.observe(resource(), CTX, fresh=True)  # it recorded the id: maybe sent
     assert not (await vias.observe(resource(recorded=False), CTX, fresh=True)).exists
+
+
+async def test_observe_mode_sees_who_holds_the_deployment() -> None:
+    vias = await adapter(Client("service_running"))
+    mirror = resource(recorded=False, managementPolicy="Observe", serviceId=SID)
+    seen = await vias.observe(mirror, held_by(OLDER))
+    assert (seen.owner_uid, seen.owner_namespace) == ("uid-a", "team-a")  # → refused
+    assert seen.drift == ()
+    assert (await vias.observe(mirror, CTX)).owner_uid is None  # made outside: mirrored
