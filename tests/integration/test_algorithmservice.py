@@ -280,6 +280,26 @@ def test_a_deployment_made_elsewhere_is_a_name_conflict(
     assert cloud(emulator, project, alg)["alg_status"] == "service_running"
 
 
+def test_a_resource_refused_for_a_held_algorithm_deploys_once_the_holder_is_deleted(
+    cluster: Cluster, emulator: Emulator, namespace: str, project: str, vias_provider: str
+) -> None:
+    """No edit and no resync needed: deleting the holder wakes the resource waiting for
+    the algorithm."""
+    alg = algorithm(emulator, project)
+    first, second = (f"as-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    apply(cluster, namespace, first, algId=alg, poolId="pool-1", streamCount=2)
+    cluster.wait_condition(PLURAL, first, namespace, "True", timeout=60)
+    apply(cluster, namespace, second, algId=alg, poolId="pool-1", streamCount=5)
+    wait_for(lambda: reason(cluster, namespace, second) == "NameConflict", 60, "NameConflict")
+    delete(cluster, namespace, first)
+    wait_for(lambda: gone(cluster, namespace, first), 60, "the holder stopped and released")
+    try:
+        cluster.wait_condition(PLURAL, second, namespace, "True", timeout=60)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{status(cluster, namespace, second)}") from None
+    assert cloud(emulator, project, alg)["stream_count"] == 5
+
+
 def test_a_deployment_another_namespace_recorded_is_never_taken_or_stopped(
     cluster: Cluster, emulator: Emulator, namespace: str, project: str, vias_provider: str
 ) -> None:

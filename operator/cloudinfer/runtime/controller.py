@@ -120,6 +120,11 @@ class Runtime:
         # changes wakes exactly the resources that reference it.
         self._secret_users: dict[SecretName, set[Key]] = {}
         self._secret_uses: dict[Key, frozenset[SecretName]] = {}
+        # (Kind, cloud name) → the resources that want that name and do not hold it yet
+        # (client-named): woken when a resource recording it is deleted, so one refused as
+        # a NameConflict goes on at once, not at its next edit or resync.
+        self._wanting: dict[tuple[str, str], set[Key]] = {}
+        self._wants: dict[Key, str] = {}
 
     # -- life --------------------------------------------------------------------------------
 
@@ -142,7 +147,6 @@ class Runtime:
         meta = body.get("metadata") or {}
         key: Key = (kind.info.kind, meta.get("namespace") or "", meta.get("name") or "")
         if event == "DELETED":
-            self.objects.drop(key)
             self.forget(key)
             WATCH_EVENTS.labels(kind.info.kind, "deleted").inc()
             return
@@ -187,7 +191,28 @@ class Runtime:
         for key in self._users.get((kind, namespace or "", name), set()):
             self.queue.add(key, source="config")
 
+    def _held_name(self, key: Key) -> str:
+        body = self.objects.get(key) or {}
+        return str(((body.get("metadata") or {}).get("annotations") or {}).get(EXTERNAL_NAME, ""))
+
+    def _want(self, key: Key, name: str) -> None:
+        """`key` wants cloud name `name` and has not recorded it ("": nothing to wait for)."""
+        old = self._wants.pop(key, None)
+        if old is not None:
+            waiting = self._wanting.get((key[0], old))
+            if waiting is not None:
+                waiting.discard(key)
+                if not waiting:
+                    del self._wanting[(key[0], old)]
+        if name:
+            self._wants[key] = name
+            self._wanting.setdefault((key[0], name), set()).add(key)
+
     def forget(self, key: Key) -> None:
+        """`key` is gone (or going, its finalizer removed): drop what is kept for it, and
+        wake the resources that wait for the cloud name it held."""
+        held = self._held_name(key)
+        self._want(key, "")
         self.queue.forget(key)
         self.objects.drop(key)
         self.failures.pop(key, None)
@@ -200,6 +225,8 @@ class Runtime:
             self._users.get(used, set()).discard(key)
         self._record_secret_uses(key, frozenset())
         self.accounts.release(key)
+        for waiting in list(self._wanting.get((key[0], held), ())) if held else ():
+            self.queue.add(waiting)
 
     def _record_use(self, key: Key, ref: ConfigRef) -> None:
         old = self._uses.get(key)
@@ -359,6 +386,8 @@ class Runtime:
         )
         item = resource.external_id if server_named else resource.external_name
         self._watch(key, observer, item, intervals)
+        if not server_named:
+            self._want(key, "" if annotations.get(EXTERNAL_NAME) else resource.external_name)
         if not observer.ready and not observer.errors:
             return None  # the account's first listing wakes every resource waiting on it
         slot = _Slot(self.gate, account.key, key)
@@ -391,6 +420,8 @@ class Runtime:
         found = []
         for body in self.objects.names_held(kind, name):
             meta = body["metadata"]
+            if meta.get("deletionTimestamp") and FINALIZER not in (meta.get("finalizers") or ()):
+                continue  # released: it holds nothing any more
             where = place_of(body.get("spec") or {}, meta.get("namespace", ""), self._configs)
             if where is None or where == place:
                 found.append(
