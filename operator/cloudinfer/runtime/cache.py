@@ -151,7 +151,7 @@ class ObjectCache:
             return
         before = ((old or {}).get("metadata") or {}).get("annotations") or {}
         was, now = before.get(self._name_annotation), present.get(self._name_annotation)
-        if was == now and old is not None:
+        if was == now:
             return
         if was:
             held = self._by_name.get((key[0], was))

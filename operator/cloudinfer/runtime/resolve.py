@@ -41,30 +41,35 @@ class Resolution:
 
 def config_ref(spec: ManagedSpec, namespace: str) -> ConfigRef:
     ref = spec.provider_config_ref
-    if ref.kind == CLUSTER_PROVIDER_CONFIG.kind:
-        return CLUSTER_PROVIDER_CONFIG.kind, "", ref.name
-    return PROVIDER_CONFIG.kind, namespace, ref.name
+    return _ref(ref.kind, ref.name, namespace)
+
+
+def _ref(kind: str | None, name: str, namespace: str) -> ConfigRef:
+    if kind == CLUSTER_PROVIDER_CONFIG.kind:
+        return CLUSTER_PROVIDER_CONFIG.kind, "", name
+    return PROVIDER_CONFIG.kind, namespace, name
+
+
+def _read_config(ref: ConfigRef, raw: Mapping[str, Any]) -> ProviderConfigSpec:
+    """A provider config's spec as its kind's model (ValidationError when it is not one)."""
+    cluster = ref[0] == CLUSTER_PROVIDER_CONFIG.kind
+    model = ClusterProviderConfigSpec if cluster else ProviderConfigSpec
+    return model.model_validate(raw)
 
 
 def place_of(spec: Mapping[str, Any], namespace: str, configs: ConfigLookup) -> str | None:
     """Where on the cloud a resource's names live (Provider.place of its provider config),
     from its raw spec; None when its provider config cannot be read."""
-    ref = spec.get("providerConfigRef") or {}
-    name = ref.get("name")
+    given = spec.get("providerConfigRef") or {}
+    name = given.get("name")
     if not isinstance(name, str) or not name:
         return None
-    cluster = ref.get("kind") == CLUSTER_PROVIDER_CONFIG.kind
-    key = (
-        (CLUSTER_PROVIDER_CONFIG.kind, "", name)
-        if cluster
-        else (PROVIDER_CONFIG.kind, namespace, name)
-    )
-    raw = configs(key)
+    ref = _ref(given.get("kind"), name, namespace)
+    raw = configs(ref)
     if raw is None:
         return None
-    model = ClusterProviderConfigSpec if cluster else ProviderConfigSpec
     try:
-        config = model.model_validate(raw)
+        config = _read_config(ref, raw)
     except ValidationError:
         return None
     provider = provider_for(config.cloud)
@@ -90,11 +95,8 @@ def resolve(
     raw = configs(ref)
     if raw is None:
         return Blocked("ProviderConfigNotFound", f"{where} (spec.providerConfigRef) not found")
-    model = (
-        ClusterProviderConfigSpec if ref[0] == CLUSTER_PROVIDER_CONFIG.kind else ProviderConfigSpec
-    )
     try:
-        config = model.model_validate(raw)
+        config = _read_config(ref, raw)
     except ValidationError as exc:
         return Blocked("ProviderConfigInvalid", f"{where} cannot be read: {exc.errors()[0]['msg']}")
     selector = getattr(config, "namespace_selector", None)
