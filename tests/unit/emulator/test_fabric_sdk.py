@@ -10,9 +10,6 @@ routes."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,12 +22,11 @@ from cloudinfer.emulator.config import FabricEndpoint
 from cloudinfer.emulator.eas.service import Timing
 from cloudinfer.emulator.faults import FaultRule
 from tests.support import wait_for
+from tests.unit.clouds.huawei.sdk import sdk_home
 from tests.unit.emulator.fabric_support import INVALID_DEPLOYS
 
 # Importing the SDK writes $HOME/.huaweicloud/application_id: a throwaway HOME while it loads.
-_home, _sdk_home = os.environ.get("HOME"), tempfile.mkdtemp(prefix="huaweicloud-home-")
-os.environ["HOME"] = _sdk_home
-try:
+with sdk_home():
     from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import (
         ClientRequestException,
@@ -63,12 +59,6 @@ try:
         UpdateServiceInstanceInput,
         UpdateServiceInstanceRequest,
     )
-finally:
-    if _home is None:
-        os.environ.pop("HOME", None)
-    else:
-        os.environ["HOME"] = _home
-    shutil.rmtree(_sdk_home, ignore_errors=True)
 
 WS = "ws-1"
 EP = "ep-1"

@@ -8,9 +8,6 @@ the call log, and the admin routes (instance health, quota)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,12 +18,11 @@ from cloudinfer.emulator.app import EmulatorConfig, EmulatorThread, parse_access
 from cloudinfer.emulator.eas.service import Timing
 from cloudinfer.emulator.faults import FaultRule
 from tests.support import wait_for
+from tests.unit.clouds.huawei.sdk import sdk_home
 from tests.unit.emulator.modelarts_support import INVALID_CREATES, body, model
 
 # Importing the SDK writes $HOME/.huaweicloud/application_id: a throwaway HOME while it loads.
-_home, _sdk_home = os.environ.get("HOME"), tempfile.mkdtemp(prefix="huaweicloud-home-")
-os.environ["HOME"] = _sdk_home
-try:
+with sdk_home():
     from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import (
         ClientRequestException,
@@ -34,12 +30,6 @@ try:
         ServiceResponseException,
     )
     from huaweicloudsdkmodelarts.v1 import ModelArtsClient
-finally:
-    if _home is None:
-        os.environ.pop("HOME", None)
-    else:
-        os.environ["HOME"] = _home
-    shutil.rmtree(_sdk_home, ignore_errors=True)
 
 PROJECT = "0a1b2c3d4e5f"
 SERVICES = "/v1/{project_id}/services"

@@ -11,9 +11,6 @@ services move on only when a test moves their store's clock: no waiting on real 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 import types
 from collections.abc import Iterator
@@ -27,13 +24,12 @@ from cloudinfer.emulator.config import ViasAlgorithm
 from cloudinfer.emulator.eas.service import Timing
 from cloudinfer.emulator.faults import FaultRule
 from cloudinfer.emulator.vias.listing import ServiceQuery
+from tests.unit.clouds.huawei.sdk import sdk_home
 from tests.unit.emulator.helpers import Clock
 from tests.unit.emulator.vias_support import INVALID_DEPLOYS
 
 # Importing the SDK writes $HOME/.huaweicloud/application_id: a throwaway HOME while it loads.
-_home, _sdk_home = os.environ.get("HOME"), tempfile.mkdtemp(prefix="huaweicloud-home-")
-os.environ["HOME"] = _sdk_home
-try:
+with sdk_home():
     from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.client import Client, ClientBuilder
     from huaweicloudsdkcore.exceptions.exceptions import (
@@ -42,12 +38,6 @@ try:
         ServiceResponseException,
     )
     from huaweicloudsdkcore.sdk_response import SdkResponse
-finally:
-    if _home is None:
-        os.environ.pop("HOME", None)
-    else:
-        os.environ["HOME"] = _home
-    shutil.rmtree(_sdk_home, ignore_errors=True)
 
 PROJECT = "0a1b2c3d4e5f"
 ACCOUNT = "emulator-account"
