@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 
-from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG
+from cloudinfer.api.kinds import CLUSTER_PROVIDER_CONFIG, GROUP, MANAGED_KINDS
 from cloudinfer.handlers.indexes import first
 from cloudinfer.handlers.options import RunOptions
 from cloudinfer.handlers.providerconfig import evaluate_all
@@ -22,6 +22,26 @@ from cloudinfer.runtime.leader import LEADER, LeaderElector, default_identity
 # cloudinfer.reconcile.managed.FINALIZER for the cloud-backed kinds.
 KOPF_FINALIZER = "cloudinfer.io/kopf-finalizer"
 _tasks: set[asyncio.Task[None]] = set()  # started on taking over, referenced until done
+_MANAGED = frozenset(kind.info.kind for kind in MANAGED_KINDS)
+
+
+class DiffBaseOfConfigsOnly(kopf.AnnotationsDiffBaseStorage):
+    """kopf builds a diff base (a deep copy of the body) and parses the stored one for every
+    watch event of every kind, though only kinds with create/update handlers use them. The
+    managed kinds have none (the runtime decides what changed), and a burst brings several
+    events per resource: no diff base for them (about a tenth of the
+    operator's CPU in a burst)."""
+
+    def _skip(self, body: Any) -> bool:
+        return (
+            str(body.get("apiVersion", "")).startswith(f"{GROUP}/") and body.get("kind") in _MANAGED
+        )
+
+    def build(self, *, body: Any, extra_fields: Any = None) -> Any:
+        return None if self._skip(body) else super().build(body=body, extra_fields=extra_fields)
+
+    def fetch(self, *, body: Any) -> Any:
+        return None if self._skip(body) else super().fetch(body=body)
 
 
 def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None:
@@ -30,7 +50,7 @@ def apply_settings(settings: kopf.OperatorSettings, options: RunOptions) -> None
     # Handler progress lives in status (status.kopf), which Argo CD ignores; the diff base is
     # one stable annotation rewritten only when the spec changes. Nothing is written per poll.
     persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
-    persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    persistence.diffbase_storage = DiffBaseOfConfigsOnly(
         prefix="cloudinfer.io", key="last-handled-configuration", v1=False
     )
 

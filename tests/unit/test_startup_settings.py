@@ -1,0 +1,52 @@
+"""kopf settings: the diff base kopf keeps for change detection is built only for the kinds
+that have create/update handlers (the provider configs), never for the managed kinds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import kopf
+
+from cloudinfer.api.kinds import GROUP, MANAGED_KINDS, VERSION
+from cloudinfer.handlers.options import RunOptions
+from cloudinfer.handlers.startup import DiffBaseOfConfigsOnly, apply_settings
+
+KEY = "cloudinfer.io/last-handled-configuration"
+
+
+def body(kind: str, group: str = GROUP) -> kopf.Body:
+    raw: dict[str, Any] = {
+        "apiVersion": f"{group}/{VERSION}",
+        "kind": kind,
+        "metadata": {
+            "name": "x",
+            "namespace": "ns",
+            "annotations": {KEY: json.dumps({"spec": {"old": True}})},
+        },
+        "spec": {"new": True},
+        "status": {"phase": "Running"},
+    }
+    return kopf.Body(raw)
+
+
+def test_managed_kinds_get_no_diff_base() -> None:
+    storage = DiffBaseOfConfigsOnly(prefix="cloudinfer.io", key="last-handled-configuration")
+    for kind in MANAGED_KINDS:
+        managed = body(kind.info.kind)
+        assert storage.build(body=managed) is None, kind.info.kind
+        assert storage.fetch(body=managed) is None, kind.info.kind
+
+
+def test_provider_configs_and_other_groups_keep_theirs() -> None:
+    storage = DiffBaseOfConfigsOnly(prefix="cloudinfer.io", key="last-handled-configuration")
+    for config in (body("ProviderConfig"), body("InferenceService", group="example.com")):
+        assert storage.fetch(body=config) == {"spec": {"old": True}}
+        essence = storage.build(body=config)
+        assert essence is not None and essence["spec"] == {"new": True}
+
+
+def test_the_operator_uses_it() -> None:
+    settings = kopf.OperatorSettings()
+    apply_settings(settings, RunOptions())
+    assert isinstance(settings.persistence.diffbase_storage, DiffBaseOfConfigsOnly)
