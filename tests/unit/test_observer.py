@@ -65,7 +65,11 @@ def make(
     notified: list[str] = []
     clock = Clock()
     observer: BatchObserver[Item, str] = BatchObserver(
-        "test", source, notified.append, intervals or Intervals(5, 300), clock=clock
+        "test",
+        source,
+        lambda w, _settled: notified.append(w),
+        intervals or Intervals(5, 300),
+        clock=clock,
     )
     return observer, notified, clock
 
@@ -78,6 +82,32 @@ async def run_until(observer: BatchObserver[Item, str], clock: Clock, until: flo
         done.append(await observer.step())
     clock.now = until
     return done
+
+
+async def test_progress_is_told_apart_from_news_that_ends_a_wait() -> None:
+    """A change to an item still in transition is progress (settled=False), which the
+    runtime lets wait behind a backlog; settling or vanishing ends a wait (settled=True)."""
+    source = FakeSource({"a": Item("a", "ok")})
+    told: list[tuple[str, bool]] = []
+    observer: BatchObserver[Item, str] = BatchObserver(
+        "test", source, lambda w, settled: told.append((w, settled)), Intervals(5, 300)
+    )
+    observer.watch("a", "key-a")
+    observer.watch("n", "key-n")
+    await observer.refresh()
+    assert sorted(told) == [("key-a", True), ("key-n", True)]  # ok, and absent
+    for state, settled in (("Creating", False), ("Updating", False), ("ok", True)):
+        told.clear()
+        source.items["n"] = Item("n", state)
+        await observer.refresh()
+        assert told == [("key-n", settled)], state
+    told.clear()
+    del source.items["n"]
+    await observer.refresh()
+    assert told == [("key-n", True)]
+    told.clear()
+    observer.tell("key-a")  # the adapter's own reason: always news
+    assert told == [("key-a", True)]
 
 
 async def test_notifies_only_changed_items() -> None:
@@ -312,7 +342,12 @@ async def test_a_burst_never_spends_more_than_the_list_rate_on_full_listings() -
     notified: list[str] = []
     clock = Clock()
     observer: BatchObserver[Item, str] = BatchObserver(
-        "test", source, notified.append, Intervals(5, 300), clock=clock, list_rate=5.0
+        "test",
+        source,
+        lambda w, _settled: notified.append(w),
+        Intervals(5, 300),
+        clock=clock,
+        list_rate=5.0,
     )
     await observer.step()
     for i in range(200):

@@ -102,15 +102,18 @@ class BatchObserver(Generic[T, K]):
         self,
         name: str,
         source: Source[T],
-        notify: Callable[[K], None],
+        notify: Callable[[K, bool], None],
         intervals: Intervals = Intervals(),
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         max_age: float | None = None,
         list_rate: float | None = None,
     ) -> None:
-        """`list_rate`: List pages per second a burst's listings may spend (a share of the
-        account's rate limit, so they never starve the creates they are following)."""
+        """`notify(watcher, settled)` wakes a watcher of an item that changed; `settled` is
+        False for progress (the item is still in transition), which may wait its turn behind
+        other work, and True for news that ends a wait (it settled, vanished, or the adapter
+        says so). `list_rate`: List pages per second a burst's listings may spend (a share
+        of the account's rate limit, so they never starve the creates they are following)."""
         self.name = name
         self.list_rate = list_rate
         self._source = source
@@ -197,7 +200,7 @@ class BatchObserver(Generic[T, K]):
     def tell(self, watcher: K) -> None:
         """Wake one watcher for a reason of the adapter's own (e.g. room freed on a Fabric
         endpoint it waits for), not a change of an item it watches."""
-        self._notify(watcher)
+        self._notify(watcher, True)
 
     def unwatch(self, key: str, watcher: K) -> None:
         watchers = self._watchers.get(key)
@@ -316,8 +319,10 @@ class BatchObserver(Generic[T, K]):
         self._looked.pop(key, None)
 
     def _tell(self, key: str) -> None:
+        item = self.snapshot.get(key)
+        settled = item is None or self._source.transition(item) is None
         for watcher in list(self._watchers.get(key, ())):
-            self._notify(watcher)
+            self._notify(watcher, settled)
 
     async def refresh(self) -> None:
         """List everything once; tell the watchers of what changed."""

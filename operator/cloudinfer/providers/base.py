@@ -16,7 +16,9 @@ from cloudinfer.clouds.errors import ErrorTable
 from cloudinfer.credentials import Credentials
 from cloudinfer.observer.batch import BatchObserver, Intervals
 
-Notify = Callable[[Hashable], None]  # wake one resource (the runtime's key)
+# Wake one resource (the runtime's key); the flag: news that ends a wait (True), or progress
+# (False: the cloud item is still in transition). See BatchObserver.
+Notify = Callable[[Hashable, bool], None]
 
 # Fingerprints are keyed with a per-process secret: equal credentials give equal prints in
 # this process, and a print seen in memory or a log cannot be tested against guesses.

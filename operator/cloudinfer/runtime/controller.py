@@ -137,9 +137,14 @@ class Runtime:
         await self.events.stop()
         await self.accounts.close()
 
-    def _wake(self, key: Hashable) -> None:
-        """The observer saw this resource's cloud item change."""
-        self.queue.add(key, urgent=True, source="cloud")  # type: ignore[arg-type]
+    def _wake(self, key: Hashable, settled: bool = True) -> None:
+        """The observer saw this resource's cloud item change. News that ends a wait (Running,
+        Failed, gone) goes before any backlog; progress (first seen Creating, still
+        Updating) takes its turn behind a backlog: in a burst it is often still queued
+        when the same resource's Running comes, and one reconcile and one status write then
+        report both."""
+        source = "cloud" if settled else "progress"
+        self.queue.add(key, urgent=settled, source=source)  # type: ignore[arg-type]
 
     # -- what the watches say ----------------------------------------------------------------
 

@@ -29,8 +29,8 @@ URGENT_LEAD = 1e9  # seconds: an urgent key sorts before any key due in normal t
 # Why keys were queued: a burst's reconciles per resource, told apart by what asked for them.
 QUEUE_ADDS = Counter(
     "cloudinfer_workqueue_adds_total",
-    "Requests to work on a key, by what asked (watch, cloud, retry, slot, config, secret, "
-    "namespace, startup).",
+    "Requests to work on a key, by what asked (watch, cloud, progress, retry, slot, config, "
+    "secret, namespace, startup).",
     ["source"],
 )
 QUEUE_DEPTH = Gauge(

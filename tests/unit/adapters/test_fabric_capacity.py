@@ -104,7 +104,7 @@ def told() -> list[Hashable]:
 
 def adapter(client: Client, told: list[Hashable]) -> FabricServiceInstanceAdapter:
     observer: BatchObserver[ServiceInstance, Hashable] = BatchObserver(
-        "test", Source(client), told.append
+        "test", Source(client), lambda key, _settled: told.append(key)
     )
     return FabricServiceInstanceAdapter(client, observer, WS)  # type: ignore[arg-type]
 

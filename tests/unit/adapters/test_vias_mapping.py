@@ -89,7 +89,9 @@ def deploys(client: Client) -> list[Any]:
 
 
 async def adapter(client: Client) -> ViasAlgorithmServiceAdapter:
-    observer: BatchObserver[Listed, Any] = BatchObserver("t", Source(client), lambda key: None)
+    observer: BatchObserver[Listed, Any] = BatchObserver(
+        "t", Source(client), lambda key, settled: None
+    )
     await observer.refresh()
     return ViasAlgorithmServiceAdapter(client, observer)  # type: ignore[arg-type]
 
@@ -318,7 +320,9 @@ async def test_a_refused_deploy_leaves_no_claim() -> None:
 
 async def test_maybe_deployed_and_never_listed_is_not_taken_for_absent() -> None:
     client = Client("service_deploying")
-    observer: BatchObserver[Listed, Any] = BatchObserver("t", Source(client), lambda key: None)
+    observer: BatchObserver[Listed, Any] = BatchObserver(
+        "t", Source(client), lambda key, settled: None
+    )
     vias = ViasAlgorithmServiceAdapter(client, observer)  # type: ignore[arg-type]
     with pytest.raises(ServerError, match="could not be listed"):
         await vias.observe(resource(), CTX, fresh=True)  # it recorded the id: maybe sent
