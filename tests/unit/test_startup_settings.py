@@ -1,5 +1,6 @@
 """kopf settings: the diff base kopf keeps for change detection is built only for the kinds
-that have create/update handlers (the provider configs), never for the managed kinds."""
+that have create/update handlers (the provider configs), never for the managed kinds; and an
+object's event worker does not linger once its events stop."""
 
 from __future__ import annotations
 
@@ -46,7 +47,11 @@ def test_provider_configs_and_other_groups_keep_theirs() -> None:
         assert essence is not None and essence["spec"] == {"new": True}
 
 
-def test_the_operator_uses_it() -> None:
+def test_the_operator_uses_it_and_lets_idle_object_workers_go_soon() -> None:
     settings = kopf.OperatorSettings()
+    default_idle = settings.queueing.idle_timeout
     apply_settings(settings, RunOptions())
     assert isinstance(settings.persistence.diffbase_storage, DiffBaseOfConfigsOnly)
+    # A worker per object lingers this long after its last event (kopf's default: 5 s).
+    assert settings.queueing.idle_timeout < default_idle
+    assert settings.queueing.idle_timeout <= 0.5
