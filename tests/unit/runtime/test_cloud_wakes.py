@@ -4,10 +4,9 @@ Running of one resource are reported by one reconcile."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from cloudinfer.runtime.controller import Runtime
 from cloudinfer.runtime.queue import WorkQueue
+from tests.unit.runtime.bare import bare_runtime
 
 BACKLOG = [("InferenceService", "ns", f"new-{i}") for i in range(3)]
 A = ("InferenceService", "ns", "a")
@@ -29,12 +28,7 @@ async def order(runtime: Runtime) -> list[object]:
 
 
 def runtime_with_backlog() -> Runtime:
-    runtime = Runtime(
-        SimpleNamespace(post_event=None),  # type: ignore[arg-type]
-        configs=lambda _: None,
-        secrets=lambda namespace, name: None,
-        operator_namespace="op",
-    )
+    runtime = bare_runtime()
     clock = Clock()
     runtime.queue = WorkQueue(runtime.reconcile, clock=clock)
     for key in BACKLOG:  # creates waiting for a worker

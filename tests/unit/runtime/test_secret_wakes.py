@@ -3,10 +3,9 @@ changes, and forgets them when they go."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
-from cloudinfer.runtime.controller import Runtime
+from tests.unit.runtime.bare import bare_runtime
 
 A = ("InferenceService", "ns", "a")
 B = ("InferenceService", "ns", "b")
@@ -28,12 +27,7 @@ def secret(namespace: str, name: str) -> dict[str, Any]:
 
 
 def test_a_secret_wakes_its_users_only_until_they_stop_using_it() -> None:
-    runtime = Runtime(
-        SimpleNamespace(post_event=None),  # type: ignore[arg-type]
-        configs=lambda _: None,
-        secrets=lambda namespace, name: None,
-        operator_namespace="op",
-    )
+    runtime = bare_runtime()
     queue = Queue()
     runtime.queue = queue  # type: ignore[assignment]
     runtime._record_secret_uses(A, frozenset({("ns", "keys"), ("ns", "more")}))
