@@ -40,10 +40,7 @@ from cloudinfer.clouds.huawei.requests import (
     json_body,
     segment,
 )
-from cloudinfer.clouds.ratelimit import RateLimiter
-from cloudinfer.clouds.retry import RetryPolicy
 from cloudinfer.clouds.transport import CloudRequest
-from cloudinfer.credentials import Credentials
 
 CLOUD = "huawei-modelarts"
 PAGE_SIZE = 1000  # the API's default `limit` (no maximum is documented)
@@ -100,31 +97,10 @@ def _service_id(service_id: str) -> str:
 
 
 class ModelArtsClient(ProjectClient):
-    def __init__(
-        self,
-        region: str,
-        project_id: str,
-        credentials: Credentials,
-        endpoint: str | None = None,
-        limiter: RateLimiter | None = None,
-        policy: RetryPolicy | None = None,
-        timeout: float = 30.0,
-        http: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(
-            "ModelArts",
-            CLOUD,
-            default_endpoint,
-            classify,
-            region,
-            project_id,
-            credentials,
-            endpoint,
-            limiter,
-            policy,
-            timeout,
-            http,
-        )
+    PRODUCT = "ModelArts"
+    CLOUD = CLOUD
+    default_endpoint = staticmethod(default_endpoint)
+    classify = staticmethod(classify)
 
     def _path(self, service_id: str | None = None, suffix: str = "") -> str:
         base = f"/v1/{segment(self.project_id)}/services"

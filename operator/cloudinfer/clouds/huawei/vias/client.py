@@ -49,10 +49,7 @@ from cloudinfer.clouds.huawei.vias.models import (
 )
 from cloudinfer.clouds.huawei.vias_errors import TABLE
 from cloudinfer.clouds.huawei.vias_errors import classify as _classify
-from cloudinfer.clouds.ratelimit import RateLimiter
-from cloudinfer.clouds.retry import RetryPolicy
 from cloudinfer.clouds.transport import CloudRequest
-from cloudinfer.credentials import Credentials
 
 CLOUD = "huawei-vias"
 PAGE_SIZE = 200  # ListUserServices' largest `page_size`
@@ -118,31 +115,10 @@ def _statuses(alg_status: Sequence[str]) -> tuple[str, ...]:
 
 
 class ViasClient(ProjectClient):
-    def __init__(
-        self,
-        region: str,
-        project_id: str,
-        credentials: Credentials,
-        endpoint: str | None = None,
-        limiter: RateLimiter | None = None,
-        policy: RetryPolicy | None = None,
-        timeout: float = 30.0,
-        http: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(
-            "VIAS",
-            CLOUD,
-            default_endpoint,
-            classify,
-            region,
-            project_id,
-            credentials,
-            endpoint,
-            limiter,
-            policy,
-            timeout,
-            http,
-        )
+    PRODUCT = "VIAS"
+    CLOUD = CLOUD
+    default_endpoint = staticmethod(default_endpoint)
+    classify = staticmethod(classify)
 
     def _path(self, rest: str) -> str:
         return f"/v2/{segment(self.project_id)}/algorithm/{rest}"
