@@ -55,3 +55,18 @@ def test_the_operator_uses_it_and_lets_idle_object_workers_go_soon() -> None:
     # A worker per object lingers this long after its last event (kopf's default: 5 s).
     assert settings.queueing.idle_timeout < default_idle
     assert settings.queueing.idle_timeout <= 0.5
+
+
+def test_no_managed_kind_has_create_or_update_handlers() -> None:
+    """What DiffBaseOfConfigsOnly relies on: should a managed kind ever get a kopf
+    create/update handler, it would need its diff base again."""
+    from kopf._cogs.structs.references import Resource
+
+    import cloudinfer.handlers  # noqa: F401  (registers the handlers)
+
+    registry = kopf.get_default_registry()
+    for kind in MANAGED_KINDS:
+        resource = Resource(GROUP, VERSION, kind.info.plural)
+        assert not registry._changing.has_handlers(resource=resource), kind.info.kind
+    config = Resource(GROUP, VERSION, "providerconfigs")
+    assert registry._changing.has_handlers(resource=config)  # the check can fail
