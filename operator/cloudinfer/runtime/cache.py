@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloudinfer.credentials import CREDENTIAL_KEYS, decode_secret_data
+from cloudinfer.runtime.reverse import ReverseIndex
 
 Key = tuple[str, str, str]  # (Kind, namespace, name)
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -80,7 +81,7 @@ class ObjectCache:
         # (Kind, value of `name_annotation`) → the objects carrying it: who recorded a cloud
         # name, across namespaces (names_held), kept with every put and drop.
         self._name_annotation = name_annotation
-        self._by_name: dict[tuple[str, str], set[Key]] = {}
+        self._by_name: ReverseIndex[tuple[str, str], Key] = ReverseIndex()
         self.own_annotations = own_annotations
         # Per object, the own annotations' values as the operator last wrote (or first saw)
         # them: an edit by someone else is told from the echo of our own write by these.
@@ -154,17 +155,13 @@ class ObjectCache:
         if was == now:
             return
         if was:
-            held = self._by_name.get((key[0], was))
-            if held is not None:
-                held.discard(key)
-                if not held:
-                    del self._by_name[(key[0], was)]
+            self._by_name.discard((key[0], was), key)
         if now:
-            self._by_name.setdefault((key[0], now), set()).add(key)
+            self._by_name.add((key[0], now), key)
 
     def names_held(self, kind: str, name: str) -> list[dict[str, Any]]:
         """Every object of `kind` whose name annotation records `name`, in any namespace."""
-        keys = self._by_name.get((kind, name), ())
+        keys = self._by_name.get((kind, name))
         return [self._bodies[k] for k in sorted(keys) if k in self._bodies]
 
     def drop(self, key: Key) -> None:

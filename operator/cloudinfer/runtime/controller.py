@@ -54,6 +54,7 @@ from cloudinfer.runtime.resolve import (
     place_of,
     resolve,
 )
+from cloudinfer.runtime.reverse import ReverseIndex
 from cloudinfer.runtime.secretrefs import SecretName, referenced_secrets, secret_values
 from cloudinfer.runtime.writer import KubeWriter
 
@@ -113,17 +114,17 @@ class Runtime:
         self._watching: dict[Key, tuple[BatchObserver[Any, Hashable], str]] = {}
         # Who uses which provider config, learnt while reconciling, so a config (or its
         # Secret) that changes wakes exactly its users.
-        self._users: dict[ConfigRef, set[Key]] = {}
+        self._users: ReverseIndex[ConfigRef, Key] = ReverseIndex()
         self._uses: dict[Key, ConfigRef] = {}
         self._written_secrets: dict[tuple[str, str], str] = {}  # (ns, name) → digest
         # Who takes values from which Secret (env secretKeyRef), so a Secret that appears or
         # changes wakes exactly the resources that reference it.
-        self._secret_users: dict[SecretName, set[Key]] = {}
+        self._secret_users: ReverseIndex[SecretName, Key] = ReverseIndex()
         self._secret_uses: dict[Key, frozenset[SecretName]] = {}
         # (Kind, cloud name) → the resources that want that name and do not hold it yet
         # (client-named): woken when a resource recording it is deleted, so one refused as
         # a NameConflict goes on at once, not at its next edit or resync.
-        self._wanting: dict[tuple[str, str], set[Key]] = {}
+        self._wanting: ReverseIndex[tuple[str, str], Key] = ReverseIndex()
         self._wants: dict[Key, str] = {}
 
     # -- life --------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ class Runtime:
         its owner puts it back."""
         meta = body.get("metadata") or {}
         where = (meta.get("namespace") or "", meta.get("name") or "")
-        for key in self._secret_users.get(where, ()):
+        for key in self._secret_users.get(where):
             self.queue.add(key, source="secret")  # it takes a value from this Secret
         facts = secret_facts(body)
         if not facts.owner_refs:
@@ -193,7 +194,7 @@ class Runtime:
 
     def requeue_users(self, kind: str, namespace: str | None, name: str) -> None:
         """A provider config (or its credentials Secret) changed or went: wake its users."""
-        for key in self._users.get((kind, namespace or "", name), set()):
+        for key in self._users.get((kind, namespace or "", name)):
             self.queue.add(key, source="config")
 
     def _held_name(self, key: Key) -> str:
@@ -204,14 +205,10 @@ class Runtime:
         """`key` wants cloud name `name` and has not recorded it ("": nothing to wait for)."""
         old = self._wants.pop(key, None)
         if old is not None:
-            waiting = self._wanting.get((key[0], old))
-            if waiting is not None:
-                waiting.discard(key)
-                if not waiting:
-                    del self._wanting[(key[0], old)]
+            self._wanting.discard((key[0], old), key)
         if name:
             self._wants[key] = name
-            self._wanting.setdefault((key[0], name), set()).add(key)
+            self._wanting.add((key[0], name), key)
 
     def forget(self, key: Key) -> None:
         """`key` is gone (or going, its finalizer removed): drop what is kept for it, and
@@ -227,10 +224,10 @@ class Runtime:
             watching[0].unwatch(watching[1], key)
         used = self._uses.pop(key, None)
         if used is not None:
-            self._users.get(used, set()).discard(key)
+            self._users.discard(used, key)
         self._record_secret_uses(key, frozenset())
         self.accounts.release(key)
-        for waiting in list(self._wanting.get((key[0], held), ())) if held else ():
+        for waiting in self._wanting.get((key[0], held)) if held else ():
             self.queue.add(waiting)
 
     def _record_use(self, key: Key, ref: ConfigRef) -> None:
@@ -238,20 +235,16 @@ class Runtime:
         if old == ref:
             return
         if old is not None:
-            self._users.get(old, set()).discard(key)
-        self._users.setdefault(ref, set()).add(key)
+            self._users.discard(old, key)
+        self._users.add(ref, key)
         self._uses[key] = ref
 
     def _record_secret_uses(self, key: Key, secrets: frozenset[SecretName]) -> None:
         old = self._secret_uses.get(key, frozenset())
         for where in old - secrets:
-            users = self._secret_users.get(where)
-            if users is not None:
-                users.discard(key)
-                if not users:
-                    del self._secret_users[where]
+            self._secret_users.discard(where, key)
         for where in secrets - old:
-            self._secret_users.setdefault(where, set()).add(key)
+            self._secret_users.add(where, key)
         if secrets:
             self._secret_uses[key] = secrets
         else:
